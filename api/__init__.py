@@ -1,0 +1,1 @@
+"""SLA monitor for customer-support tickets."""

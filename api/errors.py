@@ -1,0 +1,114 @@
+"""One error base and one JSON shape: `{"error": str, "detail": ...}`.
+
+    ApiError                 400, a request the service cannot read
+    ├── BadRequest           400, e.g. malformed JSON
+    ├── InvalidInput         422, every problem listed with its location
+    ├── NotFound             404
+    ├── PayloadTooLarge      413
+    └── ServiceUnavailable   503, the database cannot be reached
+
+Bad input is never a 500: request validation errors become InvalidInput, and a database that
+is down becomes ServiceUnavailable.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: str
+    detail: Any = None
+
+
+class ApiError(Exception):
+    """Base of the errors a client can cause or must be told about."""
+
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, message: str | None = None, detail: Any = None) -> None:
+        super().__init__(message or self.error)
+        self.message = message or self.error
+        self.detail = detail
+
+
+class BadRequest(ApiError):
+    """The request cannot be read."""
+
+
+class InvalidInput(ApiError):
+    """The request was read but breaks the contract; `detail` lists every problem."""
+
+    status_code = 422
+    error = "validation_error"
+
+
+class NotFound(ApiError):
+    """No such resource."""
+
+    status_code = 404
+    error = "not_found"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is over the limit."""
+
+    status_code = 413
+    error = "payload_too_large"
+
+
+class ServiceUnavailable(ApiError):
+    """The database cannot be reached; retry later."""
+
+    status_code = 503
+    error = "service_unavailable"
+
+
+def problem(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
+    """One entry of a 422's detail list."""
+    return {"loc": loc, "msg": msg, "type": kind}
+
+
+def _response(status_code: int, error: str, detail: Any = None) -> JSONResponse:
+    return JSONResponse(status_code=status_code, content={"error": error, "detail": detail})
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the one JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _response(exc.status_code, exc.error, exc.detail if exc.detail is not None else exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            problem(list(item["loc"]), str(item["msg"]).removeprefix("Value error, "), item["type"])
+            for item in exc.errors()
+        ]
+        return _response(422, "validation_error", detail)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return _response(exc.status_code, str(exc.detail), None)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        logger.warning("database unavailable: %s", exc.orig)
+        return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        logger.exception("database error")
+        return _response(500, "internal_error", "the database refused the operation")

@@ -1,0 +1,150 @@
+"""The FastAPI application: `uvicorn api.main:app`.
+
+The lifespan resolves the database (embedded when DATABASE_URL is unset), applies migrations,
+loads the SLA config, starts its watcher and the evaluator, and stops them in reverse order.
+"""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import database, errors, health
+from api.settings import Settings, get_settings
+from api.sla import router as sla_router
+from api.sla.evaluator import Evaluator
+from api.sla_config import router as config_router
+from api.sla_config.store import ConfigStore
+from api.sla_config.watcher import ConfigWatcher
+from api.tickets import router as tickets_router
+from api.tickets.schemas import SnapshotIn
+
+logger = logging.getLogger("api")
+
+
+class BodyLimit:
+    """Answer 413 to a request body over the limit, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            status_code=413,
+            content={"error": "payload_too_large", "detail": f"the body is over {self.max_bytes:,} bytes"},
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database.resolve_database_url(settings)
+        database.migrate(url)
+        engine = database.make_engine(url)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        store = ConfigStore(path=settings.sla_config_path, sessions=sessions)
+        store.load_initial()
+        watcher = ConfigWatcher(store, polling=settings.sla_config_polling)
+        watcher.start()
+        evaluator = None
+        if settings.sla_evaluator_enabled:
+            evaluator = Evaluator(
+                database_url=database.libpq_url(url),
+                sessions=sessions,
+                store=store,
+                sweep_interval_seconds=settings.sla_sweep_interval_seconds,
+                leader_retry_seconds=settings.sla_leader_retry_seconds,
+            )
+            evaluator.start()
+        app.state.engine = engine
+        app.state.sessions = sessions
+        app.state.config_store = store
+        app.state.evaluator = evaluator
+        try:
+            yield
+        finally:
+            if evaluator is not None:
+                evaluator.stop()
+            watcher.stop()
+            engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="SLA monitor",
+        version="1.0.0",
+        summary="SLA clocks, alerts and breaches of customer-support tickets",
+        lifespan=_lifespan(settings),
+    )
+    errors.install(app)
+    app.include_router(tickets_router.router)
+    app.include_router(sla_router.router)
+    app.include_router(config_router.router)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.sla_max_body_bytes)
+    app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_with_batch_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The generated schema, plus the snapshot model that POST /tickets reads from the raw body."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["SnapshotIn"] = SnapshotIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+_configure_logging()
+app = create_app()

@@ -1,0 +1,38 @@
+"""Alembic environment: migrations run under an advisory lock so replicas starting together take turns."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool, text
+
+from api.database import Base
+from api.sla import models as _sla_models  # noqa: F401  (registers the tables)
+from api.sla_config import models as _config_models  # noqa: F401
+from api.tickets import models as _ticket_models  # noqa: F401
+
+MIGRATION_LOCK_KEY = 7_306_241_001
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    """Apply migrations on a live connection."""
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                transaction_per_migration=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+    engine.dispose()
+
+
+run_migrations_online()

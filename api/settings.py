@@ -1,0 +1,35 @@
+"""Environment settings of the service, read once through `get_settings()`.
+
+These are process settings (where the database is, where the SLA file is); the SLA targets
+themselves live in the SLA config file and are reloaded while the service runs.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings taken from environment variables (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db; unset starts the embedded PostgreSQL",
+    )
+    sla_config_path: Path = Field(default=Path("sla_config.yaml"), description="the SLA config file, watched")
+    sla_sweep_interval_seconds: float = Field(default=60.0, gt=0, description="period of the safety-net pass")
+    sla_config_polling: bool = Field(default=False, description="poll the config file instead of inotify")
+    sla_data_dir: Path = Field(default=Path(".sla-data"), description="folder of the embedded PostgreSQL data")
+    sla_evaluator_enabled: bool = Field(default=True, description="run the evaluator in this process")
+    sla_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0, description="largest accepted request body")
+    sla_leader_retry_seconds: float = Field(default=1.0, gt=0, description="how often a standby tries to lead")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process."""
+    return Settings()

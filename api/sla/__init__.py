@@ -1,0 +1,1 @@
+"""SLA clocks: the pure policy, the evaluator and the events it records."""

@@ -1,0 +1,231 @@
+"""Runs evaluation passes in the API process, one process at a time across all replicas.
+
+Leadership is a PostgreSQL session advisory lock held on a dedicated connection: when the
+leading process dies its connection closes, the lock is freed, and a standby that retries every
+`SLA_LEADER_RETRY_SECONDS` takes over. The leader LISTENs on `sla_wakeup`, where every ingestion
+(from any process) announces its earliest new deadline, and schedules an APScheduler date job
+for the next instant anything falls due; an interval job every `SLA_SWEEP_INTERVAL_SECONDS` is
+only the safety net.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import clock
+from api.sla import service
+from api.sla_config.store import ActiveConfig, ConfigStore
+from api.tickets.service import WAKEUP_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+LEADER_LOCK_KEY = 7_306_241_000
+PASS_TIME_BUDGET_SECONDS = 1.0
+
+
+@dataclass
+class EvaluatorStatus:
+    """What the evaluator of this process last did."""
+
+    is_leader: bool = False
+    heartbeat_at: float = field(default_factory=time.monotonic)
+    last_pass_at: datetime | None = None
+    last_pass_recorded: int = 0
+    last_pass_seconds: float = 0.0
+    passes: int = 0
+
+
+class Evaluator:
+    """Leader election, wake-ups and the scheduling of passes in one API process."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        sessions: sessionmaker[Session],
+        store: ConfigStore,
+        sweep_interval_seconds: float,
+        leader_retry_seconds: float,
+    ) -> None:
+        self._database_url = database_url
+        self._sessions = sessions
+        self._store = store
+        self._sweep_interval = sweep_interval_seconds
+        self._retry = leader_retry_seconds
+        self._stopping = threading.Event()
+        self._pass_lock = threading.Lock()
+        self._rerun = threading.Event()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._leader_thread = threading.Thread(target=self._lead, name="sla-leader", daemon=True)
+        self._connection: psycopg.Connection | None = None
+        self.status = EvaluatorStatus()
+
+    def start(self) -> None:
+        """Start the scheduler and the leadership loop."""
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self.run_pass,
+            "interval",
+            seconds=self._sweep_interval,
+            id="sla_sweep",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self._store.on_change(self._on_config_change)
+        self._leader_thread.start()
+
+    def stop(self) -> None:
+        """Stop evaluating and give up leadership."""
+        self._stopping.set()
+        self._scheduler.shutdown(wait=False)
+        self._leader_thread.join(timeout=5)
+
+    def is_alive(self) -> bool:
+        """Whether the leadership loop is running and recently reported."""
+        return self._leader_thread.is_alive() and time.monotonic() - self.status.heartbeat_at < 10.0
+
+    def wake_at(self, instant: datetime) -> None:
+        """Make sure a pass runs at `instant` (or at once if it is past)."""
+        if not self.status.is_leader or self._stopping.is_set():
+            return
+        job = self._scheduler.get_job("sla_wake")
+        if job is not None and job.next_run_time is not None and job.next_run_time <= instant:
+            return
+        run_at = max(instant, datetime.now(UTC))
+        self._scheduler.add_job(
+            self.run_pass,
+            "date",
+            run_date=run_at,
+            id="sla_wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def run_pass(self) -> None:
+        """One pass: record what fell due, move open tickets to a new config, then plan the next wake."""
+        if not self.status.is_leader:
+            return
+        if not self._pass_lock.acquire(blocking=False):
+            self._rerun.set()
+            return
+        try:
+            more = True
+            while more and not self._stopping.is_set():
+                self._rerun.clear()
+                more = self._pass_once() or self._rerun.is_set()
+            self._schedule_next()
+        except Exception:  # the pass retries at the next wake; one failure must not stop the evaluator
+            logger.exception("SLA evaluation pass failed")
+            self.wake_at(datetime.now(UTC) + timedelta(seconds=1))
+        finally:
+            self._pass_lock.release()
+
+    def _pass_once(self) -> bool:
+        started = time.monotonic()
+        active = self._store.active
+        now = clock.utc_now()
+        recorded = self._fire_all(now)
+        more_stale = False
+        with self._sessions() as session:
+            while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
+                moved = service.recompute_chunk(session, active=active)
+                session.commit()
+                if moved == 0:
+                    break
+                recorded += self._fire_all(clock.utc_now())
+            else:
+                more_stale = service.has_stale_tickets(session, version=active.version)
+        self.status.last_pass_at = now
+        self.status.last_pass_recorded = recorded
+        self.status.last_pass_seconds = time.monotonic() - started
+        self.status.passes += 1
+        if recorded:
+            logger.info("recorded %s SLA events in %.3f s", recorded, self.status.last_pass_seconds)
+        return more_stale
+
+    def _fire_all(self, now: datetime) -> int:
+        recorded = 0
+        with self._sessions() as session:
+            while True:
+                result = service.fire_due(session, now=now)
+                session.commit()
+                recorded += result.recorded
+                if result.examined < service.FIRE_CHUNK:
+                    return recorded
+
+    def _schedule_next(self) -> None:
+        with self._sessions() as session:
+            upcoming = service.next_check_at(session)
+            if service.has_stale_tickets(session, version=self._store.active.version):
+                upcoming = datetime.now(UTC)
+        if upcoming is not None:
+            self._scheduler.add_job(
+                self.run_pass,
+                "date",
+                run_date=max(upcoming, datetime.now(UTC)),
+                id="sla_wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    def _on_config_change(self, active: ActiveConfig) -> None:
+        if self.status.is_leader:
+            self.wake_at(datetime.now(UTC))
+        elif self._connection is None:
+            return
+        self._notify_config_change()
+
+    def _notify_config_change(self) -> None:
+        try:
+            with psycopg.connect(self._database_url, autocommit=True) as connection:
+                connection.execute("SELECT pg_notify(%s, %s)", (WAKEUP_CHANNEL, datetime.now(UTC).isoformat()))
+        except psycopg.Error:
+            logger.warning("could not announce the config change; the sweep will pick it up")
+
+    def _lead(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._lead_once()
+            except psycopg.Error as exc:
+                logger.warning("evaluator lost its database connection: %s", exc)
+            finally:
+                if self.status.is_leader:
+                    logger.info("this process no longer evaluates")
+                self.status.is_leader = False
+                self._connection = None
+            self._stopping.wait(self._retry)
+
+    def _lead_once(self) -> None:
+        with psycopg.connect(self._database_url, autocommit=True) as connection:
+            self._connection = connection
+            while not self._stopping.is_set():
+                self.status.heartbeat_at = time.monotonic()
+                acquired = connection.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()
+                if acquired and acquired[0]:
+                    break
+                self._stopping.wait(self._retry)
+            else:
+                return
+            connection.execute(f"LISTEN {WAKEUP_CHANNEL}")
+            self.status.is_leader = True
+            logger.info("this process now evaluates SLA clocks")
+            self.wake_at(datetime.now(UTC))
+            while not self._stopping.is_set():
+                self.status.heartbeat_at = time.monotonic()
+                for notification in connection.notifies(timeout=1.0):
+                    self._on_notification(notification.payload)
+                connection.execute("SELECT 1")
+
+    def _on_notification(self, payload: str) -> None:
+        try:
+            instant = datetime.fromisoformat(payload)
+        except ValueError:
+            instant = datetime.now(UTC)
+        self.wake_at(instant)

@@ -1,0 +1,162 @@
+"""Pure SLA clock arithmetic: from a ticket's status history and a target to deadlines and states.
+
+Nothing here reads the time or the database; callers pass `now`. All durations are integer
+microseconds so that the Python and SQL paths agree to the last digit.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from api.tickets.statuses import STOPPED_STATUSES
+
+MICROSECOND: Final = timedelta(microseconds=1)
+
+Phase = Literal["running", "paused", "stopped"]
+ClockState = Literal["running", "paused", "met", "breached"]
+SlaState = Literal["ok", "at_risk", "breached"]
+ClockName = Literal["response", "resolution"]
+CLOCKS: Final[tuple[ClockName, ...]] = ("response", "resolution")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One snapshot of the history, reduced to what the clocks need."""
+
+    at: datetime
+    status: str
+    first_response_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTarget:
+    """A target and the elapsed time at which its alert falls due, in microseconds."""
+
+    target_us: int
+    alert_us: int
+
+    @property
+    def target_seconds(self) -> int:
+        """The target in whole seconds."""
+        return self.target_us // 1_000_000
+
+
+def clock_target(seconds: int, alert_threshold: float) -> ClockTarget:
+    """Build a target whose alert falls due when `alert_threshold` of it is left."""
+    target_us = seconds * 1_000_000
+    return ClockTarget(
+        target_us=target_us,
+        alert_us=target_us - math.floor(alert_threshold * target_us),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClockProgress:
+    """The running intervals of one clock, oldest first; the last is open while it runs."""
+
+    phase: Phase
+    closed_segments: tuple[tuple[datetime, datetime], ...]
+    running_since: datetime | None
+
+    @property
+    def elapsed_us(self) -> int:
+        """Running time accumulated in the closed intervals."""
+        return sum((end - start) // MICROSECOND for start, end in self.closed_segments)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """When a clock's alert and breach fall due; None when it stopped short of them."""
+
+    alert_at: datetime | None
+    due_at: datetime | None
+
+
+def _ordered(changes: Iterable[StatusChange]) -> list[StatusChange]:
+    return sorted(changes, key=lambda change: change.at)
+
+
+def response_progress(created_at: datetime, changes: Sequence[StatusChange]) -> ClockProgress:
+    """The response clock runs from creation to the first response or first non-open status."""
+    stops = [change.first_response_at for change in changes if change.first_response_at is not None]
+    stops += [change.at for change in changes if change.status != "open"]
+    if not stops:
+        return ClockProgress(phase="running", closed_segments=(), running_since=created_at)
+    stopped_at = max(min(stops), created_at)
+    return ClockProgress(phase="stopped", closed_segments=((created_at, stopped_at),), running_since=None)
+
+
+def resolution_progress(
+    created_at: datetime,
+    changes: Sequence[StatusChange],
+    pause_statuses: frozenset[str],
+) -> ClockProgress:
+    """The resolution clock runs from creation, pauses in pause statuses and stops when resolved."""
+    closed: list[tuple[datetime, datetime]] = []
+    running_since: datetime | None = created_at
+    phase: Phase = "running"
+    for change in _ordered(changes):
+        at = max(change.at, created_at)
+        if change.status in STOPPED_STATUSES:
+            next_phase: Phase = "stopped"
+        elif change.status in pause_statuses:
+            next_phase = "paused"
+        else:
+            next_phase = "running"
+        if running_since is not None and next_phase != "running":
+            closed.append((running_since, at))
+            running_since = None
+        elif running_since is None and next_phase == "running":
+            running_since = at
+        phase = next_phase
+    return ClockProgress(phase=phase, closed_segments=tuple(closed), running_since=running_since)
+
+
+def crossing(progress: ClockProgress, elapsed_us: int) -> datetime | None:
+    """The instant at which the clock's running time reached `elapsed_us`, or will if it runs on."""
+    accumulated = 0
+    for start, end in progress.closed_segments:
+        length = (end - start) // MICROSECOND
+        if accumulated + length >= elapsed_us:
+            return start + (elapsed_us - accumulated) * MICROSECOND
+        accumulated += length
+    if progress.running_since is None:
+        return None
+    return progress.running_since + (elapsed_us - accumulated) * MICROSECOND
+
+
+def deadlines(progress: ClockProgress, target: ClockTarget) -> Deadlines:
+    """The alert and breach instants of a clock under a target."""
+    return Deadlines(
+        alert_at=crossing(progress, target.alert_us),
+        due_at=crossing(progress, target.target_us),
+    )
+
+
+def elapsed_at(*, phase: Phase, elapsed_us: int, running_since: datetime | None, now: datetime) -> int:
+    """Running time of a clock at `now`, from its stored summary."""
+    if phase == "running" and running_since is not None and now > running_since:
+        return elapsed_us + (now - running_since) // MICROSECOND
+    return elapsed_us
+
+
+def clock_state(*, phase: Phase, due_at: datetime | None, now: datetime) -> ClockState:
+    """A clock is breached once its due instant has passed, whatever it does since."""
+    if due_at is not None and due_at <= now:
+        return "breached"
+    if phase == "stopped":
+        return "met"
+    return phase
+
+
+def sla_state(clocks: Iterable[tuple[Phase, datetime | None, datetime | None]], now: datetime) -> SlaState:
+    """Summarise (phase, alert_at, due_at) of every clock into one ticket state."""
+    at_risk = False
+    for phase, alert_at, due_at in clocks:
+        if due_at is not None and due_at <= now:
+            return "breached"
+        if phase != "stopped" and alert_at is not None and alert_at <= now:
+            at_risk = True
+    return "at_risk" if at_risk else "ok"

@@ -1,0 +1,46 @@
+"""HTTP endpoints of SLA events and the dashboard summary."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api import clock
+from api.database import SessionDep
+from api.sla import queries
+from api.sla.schemas import DashboardSummary, EventPage, EventPublic
+from api.tickets.schemas import Timestamp
+
+router = APIRouter(tags=["sla"])
+
+
+@router.get("/alerts", response_model=EventPage, summary="Alerts and breaches, newest first")
+def list_alerts(
+    session: SessionDep,
+    kind: Annotated[list[Literal["alert", "breach"]] | None, Query()] = None,
+    clock_name: Annotated[list[Literal["response", "resolution"]] | None, Query(alias="clock")] = None,
+    since: Annotated[Timestamp | None, Query(description="RFC 3339; events detected at or after it")] = None,
+    ticket: Annotated[str | None, Query(description="one ticket's id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> EventPage:
+    """The event log, filtered by kind, clock, detection time or ticket."""
+    rows, next_cursor = queries.list_events(
+        session,
+        limit=limit,
+        cursor=cursor,
+        kind=kind or (),
+        clock=clock_name or (),
+        since=since,
+        ticket_id=ticket,
+    )
+    return EventPage(
+        items=[EventPublic.model_validate(row, from_attributes=True) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/dashboard/summary", response_model=DashboardSummary, summary="Figures of the dashboard")
+def dashboard_summary(session: SessionDep) -> DashboardSummary:
+    """Open tickets by SLA state and by priority x tier, events of the last 24 h, compliance per clock."""
+    now: datetime = clock.utc_now()
+    return queries.summary(session, now=now)

@@ -1,0 +1,189 @@
+"""The evaluation pass: record the alerts and breaches that fell due, and apply config changes.
+
+Each ticket row stores its four deadlines and a bitmask of the events already recorded; the
+generated column `next_check_at` is the earliest deadline not yet recorded and is indexed, so a
+pass touches only tickets with something newly due. Events are inserted with ON CONFLICT DO
+NOTHING on (ticket, clock, kind): two passes that overlap can never record an event twice.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from api.sla_config.models import SlaConfigVersion
+from api.sla_config.store import ActiveConfig
+from api.tickets import service as tickets_service
+
+FIRE_CHUNK = 5_000
+RECOMPUTE_CHUNK = 20_000
+
+FIRE_DUE = text("""
+    WITH due AS (
+        SELECT id FROM tickets
+        WHERE next_check_at <= :now
+        ORDER BY next_check_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), candidates AS (
+        SELECT t.id, c.clock, c.kind, c.bit, c.due_at, c.target_us, t.priority, t.customer_tier, t.config_version
+        FROM tickets AS t
+        JOIN due USING (id)
+        CROSS JOIN LATERAL (VALUES
+            ('response', 'alert', 1, t.response_alert_at, t.response_target_us),
+            ('response', 'breach', 2, t.response_due_at, t.response_target_us),
+            ('resolution', 'alert', 4, t.resolution_alert_at, t.resolution_target_us),
+            ('resolution', 'breach', 8, t.resolution_due_at, t.resolution_target_us)
+        ) AS c (clock, kind, bit, due_at, target_us)
+        WHERE c.due_at <= :now AND t.events_recorded & c.bit = 0
+    ), inserted AS (
+        INSERT INTO sla_events (ticket_id, clock, kind, due_at, detected_at, target_seconds,
+                                priority, customer_tier, config_version)
+        SELECT id, clock, kind, due_at, :now, (target_us / 1000000)::int, priority, customer_tier, config_version
+        FROM candidates
+        ORDER BY due_at, id, clock, kind
+        ON CONFLICT ON CONSTRAINT uq_sla_events_ticket_clock_kind DO NOTHING
+        RETURNING 1
+    ), marked AS (
+        UPDATE tickets AS t SET events_recorded = t.events_recorded | m.bits
+        FROM (SELECT id, bit_or(bit)::smallint AS bits FROM candidates GROUP BY id) AS m
+        WHERE t.id = m.id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM due) AS examined,
+           (SELECT count(*) FROM inserted) AS recorded,
+           (SELECT count(*) FROM marked) AS marked
+""")
+
+NEXT_CHECK = text("SELECT min(next_check_at) FROM tickets WHERE next_check_at IS NOT NULL")
+
+OPEN_STATUSES_SQL = "status NOT IN ('resolved', 'closed')"
+HAS_STALE = text(f"""
+    SELECT EXISTS (
+        SELECT 1 FROM tickets
+        WHERE (config_version < :version OR config_version > :version) AND {OPEN_STATUSES_SQL}
+    )
+""")
+
+
+def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
+    """SQL of the instant a clock reaches `threshold` microseconds, from the stored summary.
+
+    The response clock is one interval from creation, so its crossing is exact here. A resolution
+    clock that already ran past the threshold crossed it in an earlier interval that only the
+    history knows: those rows are flagged and replanned from history.
+    """
+    running = f"t.{clock}_running_since + (x.{threshold} - t.{clock}_elapsed_us) * interval '1 microsecond'"
+    if single_segment:
+        return (
+            f"CASE WHEN t.{clock}_phase = 'running' THEN {running} "
+            f"WHEN x.{threshold} <= t.{clock}_elapsed_us THEN t.created_at + x.{threshold} * interval '1 microsecond' "
+            "END"
+        )
+    return f"CASE WHEN t.{clock}_phase = 'running' AND x.{threshold} > t.{clock}_elapsed_us THEN {running} END"
+
+
+RECOMPUTE = text(f"""
+    WITH stale AS (
+        SELECT id FROM tickets
+        WHERE (config_version < :version OR config_version > :version)
+          AND config_version = ANY(:same_timeline_versions)
+          AND {OPEN_STATUSES_SQL}
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), x AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS x (
+            priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
+            resolution_target_us bigint, resolution_alert_us bigint)
+    )
+    UPDATE tickets AS t SET
+        config_version = :version,
+        response_target_us = x.response_target_us,
+        response_alert_at = {_crossing_sql("response", "response_alert_us", single_segment=True)},
+        response_due_at = {_crossing_sql("response", "response_target_us", single_segment=True)},
+        resolution_target_us = x.resolution_target_us,
+        resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
+        resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
+    FROM stale, x
+    WHERE t.id = stale.id AND x.priority = t.priority AND x.customer_tier = t.customer_tier
+    RETURNING t.id, x.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
+""")
+
+STALE_OTHER_TIMELINE = text(f"""
+    SELECT id FROM tickets
+    WHERE (config_version < :version OR config_version > :version)
+      AND NOT (config_version = ANY(:same_timeline_versions))
+      AND {OPEN_STATUSES_SQL}
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class FireResult:
+    """What one chunk of the pass did."""
+
+    examined: int
+    recorded: int
+
+
+def fire_due(session: Session, *, now: datetime, limit: int = FIRE_CHUNK) -> FireResult:
+    """Record every event due by `now` for up to `limit` tickets; the caller commits."""
+    row = session.execute(FIRE_DUE, {"now": now, "limit": limit}).one()
+    return FireResult(examined=row.examined, recorded=row.recorded)
+
+
+def next_check_at(session: Session) -> datetime | None:
+    """The earliest instant at which anything not yet recorded falls due."""
+    return session.execute(NEXT_CHECK).scalar_one_or_none()
+
+
+def has_stale_tickets(session: Session, *, version: int) -> bool:
+    """Whether open tickets still carry deadlines of another config version."""
+    return bool(session.execute(HAS_STALE, {"version": version}).scalar_one())
+
+
+def _targets_document(active: ActiveConfig) -> str:
+    rows: list[dict[str, Any]] = []
+    for priority, by_tier in active.config.targets.items():
+        for tier in by_tier:
+            response = active.config.target(priority, tier, "response")
+            resolution = active.config.target(priority, tier, "resolution")
+            rows.append(
+                {
+                    "priority": priority,
+                    "customer_tier": tier,
+                    "response_target_us": response.target_us,
+                    "response_alert_us": response.alert_us,
+                    "resolution_target_us": resolution.target_us,
+                    "resolution_alert_us": resolution.alert_us,
+                }
+            )
+    return orjson.dumps(rows).decode()
+
+
+def _same_timeline_versions(session: Session, active: ActiveConfig) -> list[int]:
+    """Versions whose pause statuses match the active one: their stored clock progress still holds."""
+    pause = sorted(active.config.pause_statuses)
+    versions = session.execute(select(SlaConfigVersion.version, SlaConfigVersion.document)).all()
+    return [version for version, document in versions if sorted(document.get("pause_statuses", [])) == pause]
+
+
+def recompute_chunk(session: Session, *, active: ActiveConfig, limit: int = RECOMPUTE_CHUNK) -> int:
+    """Move up to `limit` open tickets to the deadlines of the active config; the caller commits.
+
+    Targets change set-based in one UPDATE from the stored clock summary. Only tickets whose
+    resolution clock crossed a new threshold in an earlier interval, or whose version paused on
+    other statuses, are replanned from their history.
+    """
+    same_timeline = _same_timeline_versions(session, active)
+    params = {"version": active.version, "same_timeline_versions": same_timeline, "limit": limit}
+    rows = session.execute(RECOMPUTE, {**params, "targets": _targets_document(active)}).all()
+    replay = [row.id for row in rows if row.needs_history]
+    if len(rows) < limit:
+        replay += list(session.execute(STALE_OTHER_TIMELINE, {**params, "limit": limit - len(rows)}).scalars())
+    tickets_service.replan(session, ticket_ids=replay, active=active)
+    return len(rows) + len(replay) - len([row for row in rows if row.needs_history])

@@ -1,0 +1,1 @@
+"""The SLA configuration file: schema, loading, versions and hot reload."""

@@ -1,0 +1,129 @@
+"""The SLA configuration: targets per priority and customer tier, plus optional settings.
+
+Two forms are accepted. The seed form maps priority -> tier -> {response, resolution} in seconds.
+The extended form adds `alert_threshold` and `pause_statuses` beside the priorities, and lets
+durations be written as "2h", "30m" or "1h30m" as well as seconds.
+"""
+
+import re
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from api.sla.policy import ClockName, ClockTarget, clock_target
+from api.tickets.statuses import PAUSABLE_STATUSES
+
+SETTING_KEYS: Final = frozenset({"alert_threshold", "pause_statuses"})
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+_UNIT_SECONDS: Final = (86_400, 3_600, 60, 1)
+
+
+def parse_duration(value: Any) -> int:
+    """Turn 900, "900", "15m" or "1h30m" into whole seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '2h' or '30m'")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        match = _DURATION.match(text)
+        if match and any(match.groups()):
+            return sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part)
+    raise ValueError(f"{value!r} is not a duration: use whole seconds or a string like '2h', '30m', '1h30m'")
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration), Field(gt=0)]
+
+
+class TargetPair(BaseModel):
+    """The response and resolution targets of one priority x tier, in seconds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    response: Duration
+    resolution: Duration
+
+
+class SlaConfig(BaseModel):
+    """A validated, immutable SLA configuration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    targets: dict[str, dict[str, TargetPair]]
+    alert_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
+    pause_statuses: frozenset[str] = frozenset({"pending"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_settings_from_priorities(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("the SLA config must be a mapping of priority -> tier -> targets")
+        if "targets" in data and isinstance(data.get("targets"), dict):
+            return data
+        settings = {key: value for key, value in data.items() if key in SETTING_KEYS}
+        priorities = {key: value for key, value in data.items() if key not in SETTING_KEYS}
+        return {**settings, "targets": priorities}
+
+    @field_validator("targets")
+    @classmethod
+    def _complete_matrix(cls, targets: dict[str, dict[str, TargetPair]]) -> dict[str, dict[str, TargetPair]]:
+        if not targets:
+            raise ValueError("at least one priority is required")
+        tiers = {tier for by_tier in targets.values() for tier in by_tier}
+        for priority, by_tier in targets.items():
+            if not by_tier:
+                raise ValueError(f"priority {priority!r} names no customer tier")
+            missing = sorted(tiers - by_tier.keys())
+            if missing:
+                raise ValueError(f"priority {priority!r} lacks targets for tier(s) {', '.join(missing)}")
+        return targets
+
+    @field_validator("pause_statuses", mode="before")
+    @classmethod
+    def _known_pause_statuses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("pause_statuses is a list of statuses")
+        unknown = sorted(str(status) for status in value if status not in PAUSABLE_STATUSES)
+        if unknown:
+            allowed = ", ".join(sorted(PAUSABLE_STATUSES))
+            raise ValueError(f"cannot pause on {', '.join(unknown)}; pausable statuses are {allowed}")
+        return frozenset(value)
+
+    @property
+    def priorities(self) -> list[str]:
+        """Priority names in file order."""
+        return list(self.targets)
+
+    @property
+    def tiers(self) -> list[str]:
+        """Customer tier names in file order."""
+        return list(next(iter(self.targets.values())))
+
+    def target(self, priority: str, tier: str, clock: ClockName) -> ClockTarget:
+        """The target of one clock for a priority x tier."""
+        pair = self.targets[priority][tier]
+        return clock_target(getattr(pair, clock), self.alert_threshold)
+
+    def as_document(self) -> dict[str, Any]:
+        """The config in its extended form, as stored and served."""
+        return {
+            "alert_threshold": self.alert_threshold,
+            "pause_statuses": sorted(self.pause_statuses),
+            "targets": {
+                priority: {tier: pair.model_dump() for tier, pair in by_tier.items()}
+                for priority, by_tier in self.targets.items()
+            },
+        }

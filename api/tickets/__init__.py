@@ -1,0 +1,1 @@
+"""Ticket snapshots: ingestion, history and the read API."""

@@ -1,0 +1,100 @@
+"""Tables of tickets: the current state with its derived clock summary, and the snapshot history."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.database import Base
+
+# Bits of `events_recorded`, one per (clock, kind); the evaluator sets them as it records events.
+EVENT_BITS = {
+    ("response", "alert"): 1,
+    ("response", "breach"): 2,
+    ("resolution", "alert"): 4,
+    ("resolution", "breach"): 8,
+}
+
+NEXT_CHECK_SQL = (
+    "LEAST("
+    "CASE WHEN events_recorded & 1 = 0 THEN response_alert_at END, "
+    "CASE WHEN events_recorded & 2 = 0 THEN response_due_at END, "
+    "CASE WHEN events_recorded & 4 = 0 THEN resolution_alert_at END, "
+    "CASE WHEN events_recorded & 8 = 0 THEN resolution_due_at END)"
+)
+DEADLINE_SQL = (
+    "LEAST("
+    "CASE WHEN response_phase <> 'stopped' THEN response_due_at END, "
+    "CASE WHEN resolution_phase <> 'stopped' THEN resolution_due_at END)"
+)
+
+TZ = DateTime(timezone=True)
+
+
+class Ticket(Base):
+    """The newest snapshot of a ticket, and where its clocks stand under the config in force."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    priority: Mapped[str] = mapped_column(Text)
+    customer_tier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    updated_at: Mapped[datetime] = mapped_column(TZ)
+    first_response_at: Mapped[datetime | None] = mapped_column(TZ)
+    received_at: Mapped[datetime] = mapped_column(TZ)
+    config_version: Mapped[int] = mapped_column(Integer)
+
+    response_phase: Mapped[str] = mapped_column(Text)
+    response_elapsed_us: Mapped[int] = mapped_column(BigInteger)
+    response_running_since: Mapped[datetime | None] = mapped_column(TZ)
+    response_target_us: Mapped[int] = mapped_column(BigInteger)
+    response_alert_at: Mapped[datetime | None] = mapped_column(TZ)
+    response_due_at: Mapped[datetime | None] = mapped_column(TZ)
+
+    resolution_phase: Mapped[str] = mapped_column(Text)
+    resolution_elapsed_us: Mapped[int] = mapped_column(BigInteger)
+    resolution_running_since: Mapped[datetime | None] = mapped_column(TZ)
+    resolution_target_us: Mapped[int] = mapped_column(BigInteger)
+    resolution_alert_at: Mapped[datetime | None] = mapped_column(TZ)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(TZ)
+
+    events_recorded: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    next_check_at: Mapped[datetime | None] = mapped_column(TZ, Computed(NEXT_CHECK_SQL, persisted=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(TZ, Computed(DEADLINE_SQL, persisted=True))
+
+    __table_args__ = (
+        Index(
+            "ix_tickets_next_check_at",
+            "next_check_at",
+            postgresql_where=text("next_check_at IS NOT NULL"),
+        ),
+        Index("ix_tickets_deadline_at_id", "deadline_at", "id"),
+        Index("ix_tickets_config_version", "config_version"),
+    )
+
+
+class TicketSnapshot(Base):
+    """Every distinct snapshot ever received, older ones included: the history clocks are built from."""
+
+    __tablename__ = "ticket_snapshots"
+
+    ticket_id: Mapped[str] = mapped_column(Text, ForeignKey("tickets.id"), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(TZ, primary_key=True)
+    priority: Mapped[str] = mapped_column(Text)
+    customer_tier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    first_response_at: Mapped[datetime | None] = mapped_column(TZ)
+    received_at: Mapped[datetime] = mapped_column(TZ)

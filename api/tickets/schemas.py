@@ -1,0 +1,159 @@
+"""Request and response models of the ticket endpoints."""
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from api.sla.schemas import ClockPublic, EventPublic
+from api.tickets.statuses import Status
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Accept an RFC 3339 timestamp string with an offset and return it in UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("timestamp must carry an offset such as Z or +02:00")
+        return value.astimezone(UTC)
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string such as 2026-11-27T09:30:00Z")
+    match = _RFC3339.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not an RFC 3339 timestamp such as 2026-11-27T09:30:00Z")
+    if match.group(2) is None:
+        raise ValueError(f"{value!r} has no offset: add Z or an offset such as +02:00")
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date and time: {exc}") from exc
+    return parsed.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
+
+
+class SnapshotIn(BaseModel):
+    """The state of one ticket at the instant `updated_at`, as the ticketing tool sends it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: str = Field(min_length=1, max_length=200, description="the ticket's id in the ticketing tool")
+    priority: str = Field(description="a priority named in the SLA config")
+    customer_tier: str = Field(description="a customer tier named in the SLA config")
+    created_at: Timestamp = Field(description="RFC 3339 with offset")
+    updated_at: Timestamp = Field(description="RFC 3339 with offset, not before created_at")
+    status: Status
+    first_response_at: Timestamp | None = Field(default=None, description="stops the response clock")
+
+    @field_validator("id")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("id must not contain control characters")
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _known_priority(cls, value: str, info: ValidationInfo) -> str:
+        allowed: list[str] | None = (info.context or {}).get("priorities")
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"unknown priority {value!r}; the SLA config names {', '.join(allowed)}")
+        return value
+
+    @field_validator("customer_tier")
+    @classmethod
+    def _known_tier(cls, value: str, info: ValidationInfo) -> str:
+        allowed: list[str] | None = (info.context or {}).get("tiers")
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"unknown customer tier {value!r}; the SLA config names {', '.join(allowed)}")
+        return value
+
+    @field_validator("updated_at")
+    @classmethod
+    def _not_before_creation(cls, value: datetime, info: ValidationInfo) -> datetime:
+        created_at = info.data.get("created_at")
+        if created_at is not None and value < created_at:
+            raise ValueError("updated_at must not be before created_at")
+        return value
+
+    @field_validator("first_response_at")
+    @classmethod
+    def _response_after_creation(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        created_at = info.data.get("created_at")
+        if value is not None and created_at is not None and value < created_at:
+            raise ValueError("first_response_at must not be before created_at")
+        return value
+
+
+Outcome = Literal["created", "updated", "unchanged", "stale", "conflict"]
+
+
+class SnapshotOutcome(BaseModel):
+    """What happened to one snapshot of the batch, in the order they were sent."""
+
+    id: str
+    outcome: Outcome
+
+
+class IngestResult(BaseModel):
+    """Counts per outcome and the outcome of every snapshot."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    conflict: int = 0
+    results: list[SnapshotOutcome]
+
+
+class SnapshotPublic(BaseModel):
+    """A stored snapshot."""
+
+    id: str
+    priority: str
+    customer_tier: str
+    created_at: datetime
+    updated_at: datetime
+    status: Status
+    first_response_at: datetime | None
+    received_at: datetime
+
+
+class TicketPublic(SnapshotPublic):
+    """A ticket's current snapshot and its SLA state."""
+
+    sla_state: Literal["ok", "at_risk", "breached"]
+    config_version: int
+
+
+class TicketListItem(TicketPublic):
+    """A ticket with both clocks, as listed."""
+
+    clocks: dict[Literal["response", "resolution"], ClockPublic]
+
+
+class TicketPage(BaseModel):
+    """One page of tickets, nearest deadline first."""
+
+    items: list[TicketListItem]
+    next_cursor: str | None
+
+
+class TicketDetail(BaseModel):
+    """A ticket, its clocks, its whole history and its events."""
+
+    ticket: TicketPublic
+    clocks: dict[Literal["response", "resolution"], ClockPublic]
+    history: list[SnapshotPublic]
+    events: list[EventPublic]
