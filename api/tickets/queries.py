@@ -49,17 +49,18 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode()
 
 
-def decode_cursor(cursor: str, *, size: int) -> list[Any]:
-    """The sort key inside a cursor, or a 422 naming the cursor parameter."""
+def decode_cursor(cursor: str) -> tuple[datetime | None, Any]:
+    """The (instant, id) sort key inside a cursor, or a 422 naming the cursor parameter."""
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(values, list) or len(values) != size:
-            raise ValueError
-        return values
-    except ValueError:
+        instant_text, last_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        instant = None if instant_text is None else datetime.fromisoformat(instant_text)
+        if not isinstance(last_id, str | int) or (instant is not None and instant.tzinfo is None):
+            raise ValueError(cursor)
+    except (ValueError, TypeError):
         raise InvalidInput(
             detail=[problem(["query", "cursor"], "not a cursor returned by this API", "cursor")]
         ) from None
+    return instant, last_id
 
 
 def clock_view(ticket: Ticket, clock: policy.ClockName, now: datetime) -> ClockPublic:
