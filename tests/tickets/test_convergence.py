@@ -1,0 +1,157 @@
+"""Any order of delivery, with duplicates and any batching, converges to the same state."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.sla_config.store import ActiveConfig
+from api.tickets import queries
+from api.tickets.models import Ticket
+from api.tickets.schemas import SnapshotIn
+from api.tickets.statuses import STATUS_ORDER
+from tests.builders import apply_batch, run_pass, snapshot
+from tests.conftest import T0
+
+NOW = T0 + timedelta(hours=12)
+
+statuses = st.sampled_from(STATUS_ORDER)
+priorities = st.sampled_from(["low", "high"])
+tiers = st.sampled_from(["silver", "gold"])
+
+
+@st.composite
+def ticket_histories(draw: st.DrawFn) -> list[SnapshotIn]:
+    """Snapshots of up to three tickets, some sharing an instant with different content."""
+    snapshots: list[SnapshotIn] = []
+    for number in range(draw(st.integers(1, 3))):
+        ticket_id = f"T-{number}"
+        created_at = T0 + timedelta(minutes=draw(st.integers(0, 60)))
+        offsets = draw(st.lists(st.integers(0, 600), min_size=1, max_size=6))
+        for offset in offsets:
+            first_response = draw(st.none() | st.integers(0, 600))
+            snapshots.append(
+                snapshot(
+                    ticket_id,
+                    created_at=created_at,
+                    updated_at=created_at + timedelta(minutes=offset),
+                    status=draw(statuses),
+                    priority=draw(priorities),
+                    customer_tier=draw(tiers),
+                    first_response_at=None
+                    if first_response is None
+                    else created_at + timedelta(minutes=first_response),
+                )
+            )
+    return snapshots
+
+
+@st.composite
+def deliveries(draw: st.DrawFn, snapshots: list[SnapshotIn]) -> list[list[SnapshotIn]]:
+    """The same snapshots shuffled, some sent twice, cut into batches."""
+    duplicated = snapshots + draw(st.lists(st.sampled_from(snapshots), max_size=len(snapshots)))
+    shuffled = draw(st.permutations(duplicated))
+    batches: list[list[SnapshotIn]] = []
+    position = 0
+    while position < len(shuffled):
+        size = draw(st.integers(1, len(shuffled) - position))
+        batches.append(list(shuffled[position : position + size]))
+        position += size
+    return batches
+
+
+def _reset(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        session.execute(text("TRUNCATE sla_events, ticket_snapshots, tickets RESTART IDENTITY"))
+        session.commit()
+
+
+def _state(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Everything a client can observe, except the instants at which things were received."""
+    with sessions() as session:
+        tickets = {
+            ticket.id: {
+                **{
+                    column: getattr(ticket, column)
+                    for column in Ticket.__table__.columns.keys()
+                    if column not in {"received_at", "events_recorded", "next_check_at"}
+                },
+                "sla_state": queries.ticket_sla_state(ticket, NOW),
+                "clocks": {clock: queries.clock_view(ticket, clock, NOW) for clock in ("response", "resolution")},
+            }
+            for ticket in session.query(Ticket)
+        }
+        history = session.execute(
+            text(
+                "SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at "
+                "FROM ticket_snapshots ORDER BY ticket_id, updated_at"
+            )
+        ).all()
+        events = session.execute(
+            text(
+                "SELECT ticket_id, clock, kind, due_at, detected_at, target_seconds, priority, customer_tier "
+                "FROM sla_events ORDER BY ticket_id, clock, kind"
+            )
+        ).all()
+    return {"tickets": tickets, "history": history, "events": events}
+
+
+def _deliver(sessions: sessionmaker[Session], active: ActiveConfig, batches: list[list[SnapshotIn]]) -> dict[str, Any]:
+    _reset(sessions)
+    received = T0
+    for batch in batches:
+        received += timedelta(seconds=1)
+        apply_batch(sessions, active, batch, now=received)
+    run_pass(sessions, now=NOW)
+    return _state(sessions)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_delivery_order_with_duplicates_and_batching_converges(
+    sessions: sessionmaker[Session], active: ActiveConfig, data: st.DataObject
+) -> None:
+    snapshots = data.draw(ticket_histories())
+    reference = _deliver(sessions, active, [snapshots])
+    shuffled = _deliver(sessions, active, data.draw(deliveries(snapshots)))
+    assert shuffled == reference
+
+
+def test_the_current_state_is_never_written_backwards(sessions: sessionmaker[Session], active: ActiveConfig) -> None:
+    newer = snapshot("T-1", created_at=T0, updated_at=T0 + timedelta(hours=2), status="resolved")
+    older = snapshot("T-1", created_at=T0, updated_at=T0 + timedelta(hours=1), status="in_progress")
+
+    first = apply_batch(sessions, active, [newer], now=T0)
+    second = apply_batch(sessions, active, [older], now=T0)
+
+    assert [r.outcome for r in first.results + second.results] == ["created", "stale"]
+    with sessions() as session:
+        ticket = session.get(Ticket, "T-1")
+        assert ticket is not None
+        assert (ticket.status, ticket.updated_at) == ("resolved", T0 + timedelta(hours=2))
+        # The late in_progress still stopped the response clock at its own instant.
+        assert ticket.response_elapsed_us == 3600 * 1_000_000
+
+
+def _at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_two_versions_of_one_instant_keep_the_later_status_whatever_arrives_first(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    pending = snapshot("T-1", created_at=T0, updated_at=_at(5), status="pending")
+    progress = snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")
+
+    for order, expected in (([pending, progress], "conflict"), ([progress, pending], "updated")):
+        _reset(sessions)
+        apply_batch(sessions, active, [order[0]], now=T0)
+        result = apply_batch(sessions, active, [order[1]], now=T0)
+        assert result.results[0].outcome == expected
+        with sessions() as session:
+            ticket = session.get(Ticket, "T-1")
+            assert ticket is not None
+            assert ticket.status == "pending"
