@@ -82,10 +82,16 @@ class Evaluator:
         self._leader_thread.start()
 
     def stop(self) -> None:
-        """Stop evaluating and give up leadership."""
+        """Stop evaluating and give up leadership; safe to call twice."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
-        self._scheduler.shutdown(wait=False)
+        # Not wait=True: a running pass may be adding its next wake-up, which needs the lock shutdown holds.
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         self._leader_thread.join(timeout=5)
+        if self._pass_lock.acquire(timeout=30):
+            self._pass_lock.release()
 
     def is_alive(self) -> bool:
         """Whether the leadership loop is running and recently reported."""
@@ -161,6 +167,8 @@ class Evaluator:
                     return recorded
 
     def _schedule_next(self) -> None:
+        if self._stopping.is_set():
+            return
         with self._sessions() as session:
             upcoming = service.next_check_at(session)
             if service.has_stale_tickets(session, version=self._store.active.version):

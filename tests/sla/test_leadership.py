@@ -1,0 +1,148 @@
+"""Several evaluators on one database: one leads, none duplicates, another takes over, all are prompt.
+
+These tests run on the real clock: they check the wake-up path, which is about real time.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import database
+from api.sla import service as sla_service
+from api.sla.evaluator import Evaluator
+from api.sla.models import SlaEvent
+from api.sla_config.store import ConfigStore
+from tests.builders import apply_batch, events, snapshot
+
+RESPONSE_ALERT = timedelta(seconds=765)  # high/gold in the seed config
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def event_count(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(SlaEvent)) or 0
+
+
+@pytest.fixture
+def start_evaluator(
+    database_url: str, sessions: sessionmaker[Session], config_store: ConfigStore
+) -> Iterator[Callable[[], Evaluator]]:
+    started: list[Evaluator] = []
+
+    def start() -> Evaluator:
+        evaluator = Evaluator(
+            database_url=database.libpq_url(database_url),
+            sessions=sessions,
+            store=config_store,
+            sweep_interval_seconds=60.0,
+            leader_retry_seconds=0.2,
+        )
+        evaluator.start()
+        started.append(evaluator)
+        return evaluator
+
+    yield start
+    for evaluator in started:
+        evaluator.stop()
+
+
+def test_exactly_one_of_two_evaluators_leads_and_events_are_never_duplicated(
+    sessions: sessionmaker[Session], config_store: ConfigStore, start_evaluator: Callable[[], Evaluator]
+) -> None:
+    first, second = start_evaluator(), start_evaluator()
+    wait_for(lambda: first.status.is_leader or second.status.is_leader, timeout=5)
+    time.sleep(0.5)
+    assert [first.status.is_leader, second.status.is_leader].count(True) == 1
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    apply_batch(
+        sessions, config_store.active, [snapshot(f"T-{n}", created_at=long_ago) for n in range(300)], now=long_ago
+    )
+    wait_for(lambda: event_count(sessions) == 600, timeout=10)
+
+    time.sleep(0.5)
+    keys = [(e.ticket_id, e.clock, e.kind) for e in events(sessions)]
+    assert len(keys) == len(set(keys)) == 600
+
+
+def test_passes_racing_on_the_same_due_tickets_record_each_event_once(
+    sessions: sessionmaker[Session], config_store: ConfigStore
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    apply_batch(
+        sessions, config_store.active, [snapshot(f"T-{n}", created_at=long_ago) for n in range(2000)], now=long_ago
+    )
+    now = datetime.now(UTC)
+    recorded: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def race() -> None:
+        barrier.wait()
+        total = 0
+        with sessions() as session:
+            while True:
+                result = sla_service.fire_due(session, now=now, limit=100)
+                session.commit()
+                total += result.recorded
+                if result.examined == 0:
+                    break
+        recorded.append(total)
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(recorded) == 4000
+    assert event_count(sessions) == 4000
+
+
+def test_a_standby_takes_over_within_seconds_when_the_leader_stops(
+    sessions: sessionmaker[Session], config_store: ConfigStore, start_evaluator: Callable[[], Evaluator]
+) -> None:
+    first = start_evaluator()
+    wait_for(lambda: first.status.is_leader, timeout=5)
+    second = start_evaluator()
+    time.sleep(0.5)
+    assert not second.status.is_leader
+
+    first.stop()
+    took = wait_for(lambda: second.status.is_leader, timeout=5)
+    assert took < 3
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    apply_batch(sessions, config_store.active, [snapshot("after-failover", created_at=long_ago)], now=long_ago)
+    wait_for(lambda: event_count(sessions) == 2, timeout=5)
+
+
+def test_an_alert_is_recorded_within_a_second_of_falling_due_without_waiting_for_the_sweep(
+    sessions: sessionmaker[Session], config_store: ConfigStore, start_evaluator: Callable[[], Evaluator]
+) -> None:
+    leader = start_evaluator()
+    wait_for(lambda: leader.status.is_leader, timeout=5)
+    time.sleep(0.3)
+
+    # Posted through another connection, as another API process would: the leader learns of it by NOTIFY.
+    due_in = timedelta(seconds=1.5)
+    created = datetime.now(UTC) - RESPONSE_ALERT + due_in
+    apply_batch(sessions, config_store.active, [snapshot("soon", created_at=created)], now=datetime.now(UTC))
+    wait_for(lambda: event_count(sessions) == 1, timeout=10)
+
+    (alert,) = events(sessions)
+    assert alert.kind == "alert"
+    assert alert.due_at == created + RESPONSE_ALERT
+    assert timedelta(0) <= alert.detected_at - alert.due_at < timedelta(seconds=1)
