@@ -71,7 +71,7 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """A session factory on empty tables."""
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    yield sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 class FrozenClock:

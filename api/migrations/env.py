@@ -16,7 +16,13 @@ target_metadata = Base.metadata
 
 def run_migrations_online() -> None:
     """Apply migrations on a live connection."""
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:  # run from the command line: use the service's own database settings
+        from api.database import resolve_database_url, sqlalchemy_url
+        from api.settings import get_settings
+
+        url = sqlalchemy_url(resolve_database_url(get_settings()))
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.commit()

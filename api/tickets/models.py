@@ -54,7 +54,7 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ)
     first_response_at: Mapped[datetime | None] = mapped_column(TZ)
     received_at: Mapped[datetime] = mapped_column(TZ)
-    config_version: Mapped[int] = mapped_column(Integer)
+    config_version: Mapped[int] = mapped_column(Integer, ForeignKey("sla_config_versions.version"))
 
     response_phase: Mapped[str] = mapped_column(Text)
     response_elapsed_us: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,7 @@ from tests.builders import apply_batch, event_keys, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0, FrozenClock
 from tests.tickets.test_convergence import ticket_histories
 
-CLOCK_COLUMNS = tickets_service.CLOCK_COLUMNS + ["config_version", "next_check_at", "deadline_at"]
+CLOCK_COLUMNS = [*tickets_service.CLOCK_COLUMNS, "config_version", "next_check_at", "deadline_at"]
 
 
 def _clock_columns(sessions: sessionmaker[Session]) -> dict[str, dict[str, Any]]:

@@ -76,7 +76,7 @@ def _state(sessions: sessionmaker[Session]) -> dict[str, Any]:
             ticket.id: {
                 **{
                     column: getattr(ticket, column)
-                    for column in Ticket.__table__.columns.keys()
+                    for column in (c.key for c in Ticket.__table__.columns)
                     if column not in {"received_at", "events_recorded", "next_check_at"}
                 },
                 "sla_state": queries.ticket_sla_state(ticket, NOW),
