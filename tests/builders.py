@@ -66,14 +66,8 @@ def apply_batch(
 
 def run_pass(sessions: sessionmaker[Session], *, now: datetime) -> int:
     """One evaluation pass at `now`; returns how many events it recorded."""
-    recorded = 0
     with sessions() as session:
-        while True:
-            result = sla_service.fire_due(session, now=now)
-            session.commit()
-            recorded += result.recorded
-            if result.examined < sla_service.FIRE_CHUNK:
-                return recorded
+        return sla_service.record_due(session, now=now)
 
 
 def events(sessions: sessionmaker[Session], ticket_id: str | None = None) -> list[SlaEvent]:

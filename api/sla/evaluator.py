@@ -157,14 +157,8 @@ class Evaluator:
         return more_stale
 
     def _fire_all(self, now: datetime) -> int:
-        recorded = 0
         with self._sessions() as session:
-            while True:
-                result = service.fire_due(session, now=now)
-                session.commit()
-                recorded += result.recorded
-                if result.examined < service.FIRE_CHUNK:
-                    return recorded
+            return service.record_due(session, now=now)
 
     def _schedule_next(self) -> None:
         if self._stopping.is_set():

@@ -136,6 +136,24 @@ def fire_due(session: Session, *, now: datetime, limit: int = FIRE_CHUNK) -> Fir
     return FireResult(examined=row.examined, recorded=row.recorded)
 
 
+def record_due(session: Session, *, now: datetime) -> int:
+    """Record every event due by `now`, committing chunk by chunk; returns how many were recorded.
+
+    When nothing is due the pass is one index lookup of the earliest pending deadline.
+    """
+    upcoming = next_check_at(session)
+    if upcoming is None or upcoming > now:
+        session.rollback()
+        return 0
+    recorded = 0
+    while True:
+        result = fire_due(session, now=now)
+        session.commit()
+        recorded += result.recorded
+        if result.examined < FIRE_CHUNK:
+            return recorded
+
+
 def next_check_at(session: Session) -> datetime | None:
     """The earliest instant at which anything not yet recorded falls due."""
     return session.execute(NEXT_CHECK).scalar_one_or_none()

@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -63,6 +64,16 @@ class SlaConfig(BaseModel):
     targets: dict[str, dict[str, TargetPair]]
     alert_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
     pause_statuses: frozenset[str] = frozenset({"pending"})
+    _clock_targets: dict[tuple[str, str, str], ClockTarget] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Compute every clock target once; ingestion looks them up for each ticket."""
+        self._clock_targets = {
+            (priority, tier, clock): clock_target(getattr(pair, clock), self.alert_threshold)
+            for priority, by_tier in self.targets.items()
+            for tier, pair in by_tier.items()
+            for clock in ("response", "resolution")
+        }
 
     @model_validator(mode="before")
     @classmethod
@@ -114,8 +125,7 @@ class SlaConfig(BaseModel):
 
     def target(self, priority: str, tier: str, clock: ClockName) -> ClockTarget:
         """The target of one clock for a priority x tier."""
-        pair = self.targets[priority][tier]
-        return clock_target(getattr(pair, clock), self.alert_threshold)
+        return self._clock_targets[(priority, tier, clock)]
 
     def as_document(self) -> dict[str, Any]:
         """The config in its extended form, as stored and served."""

@@ -90,7 +90,9 @@ class TicketSnapshot(Base):
 
     __tablename__ = "ticket_snapshots"
 
-    ticket_id: Mapped[str] = mapped_column(Text, ForeignKey("tickets.id"), primary_key=True)
+    # No foreign key: ingestion writes the ticket in the same statement, and a per-row RI check
+    # costs more than the rest of the history insert.
+    ticket_id: Mapped[str] = mapped_column(Text, primary_key=True)
     updated_at: Mapped[datetime] = mapped_column(TZ, primary_key=True)
     priority: Mapped[str] = mapped_column(Text)
     customer_tier: Mapped[str] = mapped_column(Text)

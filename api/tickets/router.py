@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg import errors as pg_errors
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -102,9 +103,7 @@ def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
     responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
 )
-def post_tickets(
-    body: Annotated[bytes, Depends(_raw_body)], session: SessionDep, store: ConfigStoreDep
-) -> IngestResult:
+def post_tickets(body: Annotated[bytes, Depends(_raw_body)], session: SessionDep, store: ConfigStoreDep) -> Response:
     """Apply a batch of 1 to 10,000 snapshots (or one object) in one transaction.
 
     The whole batch is validated first; if any snapshot is invalid nothing is written and every
@@ -115,9 +114,12 @@ def post_tickets(
     snapshots = parse_batch(body, active)
     for attempt in range(3):
         try:
-            return service.ingest(session, snapshots=snapshots, active=active, now=clock.utc_now())
-        except DBAPIError as exc:
-            if attempt == 2 or not isinstance(exc.orig, RETRYABLE):
+            report = service.ingest(session, snapshots=snapshots, active=active, now=clock.utc_now())
+            # Serialized straight from the dataclasses: 10,000 outcome models would cost more than the insert.
+            return Response(content=orjson.dumps(report), media_type="application/json")
+        except (DBAPIError, service.ConcurrentCreation) as exc:
+            retryable = isinstance(exc, service.ConcurrentCreation) or isinstance(exc.orig, RETRYABLE)
+            if attempt == 2 or not retryable:
                 raise
             session.rollback()
     raise AssertionError("unreachable")

@@ -6,7 +6,7 @@ history rows, then rewrite the current state and clock summary of every ticket t
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.sla import planning
 from api.sla.planning import Snapshot
 from api.sla_config.store import ActiveConfig
-from api.tickets.schemas import IngestResult, Outcome, SnapshotIn, SnapshotOutcome
+from api.tickets.schemas import Outcome, SnapshotIn
 
 WAKEUP_CHANNEL = "sla_wakeup"
 
@@ -37,37 +37,26 @@ CLOCK_COLUMNS = [
     for part in ("phase", "elapsed_us", "running_since", "target_us", "alert_at", "due_at")
 ]
 
-# One statement creates the tickets seen for the first time and locks the others, in id order so
-# that concurrent batches naming the same tickets queue instead of deadlocking. `DO UPDATE ...
-# WHERE false` changes nothing but still takes the row lock, which `DO NOTHING` would not.
-LOCK_OR_CREATE = text(f"""
-    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-                         received_at, config_version, response_phase, response_elapsed_us, response_target_us,
-                         resolution_phase, resolution_elapsed_us, resolution_target_us)
-    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
-           :now, :version, 'running', 0, 0, 'running', 0, 0
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD})
-    ORDER BY r.id
-    ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
-    RETURNING id
-""")
+# Existing tickets of the batch are locked in id order, so concurrent batches naming the same
+# tickets queue instead of deadlocking; new tickets are inserted whole in the write statement.
+LOCK_EXISTING = text("SELECT id FROM tickets WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
 
 READ_HISTORY = text("""
     SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at
     FROM ticket_snapshots WHERE ticket_id = ANY(:ids)
 """)
 
-WRITE_HISTORY = text(f"""
+WRITE_HISTORY_SQL = f"""
     INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
                                   first_response_at, received_at)
     SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, :now
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD})
+    FROM jsonb_to_recordset(CAST(:history AS jsonb)) AS r({SNAPSHOT_RECORD})
     ON CONFLICT (ticket_id, updated_at) DO UPDATE SET
         priority = excluded.priority, customer_tier = excluded.customer_tier, created_at = excluded.created_at,
         status = excluded.status, first_response_at = excluded.first_response_at, received_at = excluded.received_at
-""")
+"""
 
-WRITE_CURRENT = text(f"""
+WRITE_CURRENT_SQL = f"""
     UPDATE tickets AS t SET
         priority = r.priority, customer_tier = r.customer_tier, status = r.status, created_at = r.created_at,
         updated_at = r.updated_at, first_response_at = r.first_response_at, received_at = :now,
@@ -76,16 +65,72 @@ WRITE_CURRENT = text(f"""
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
-""")
+"""
 
-WRITE_CLOCKS = text(f"""
+WRITE_CLOCKS_SQL = f"""
     UPDATE tickets AS t SET
         config_version = :version,
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id text, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
+"""
+
+# Written tickets announce their earliest deadline on commit, so the evaluator (in whichever
+# process leads) wakes up for it; one statement does the writes and the announcement.
+NOTIFY_EARLIEST = f"""
+    SELECT pg_notify('{WAKEUP_CHANNEL}', to_char(min(next_check_at) AT TIME ZONE 'UTC',
+                                                'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+    FROM written
+    HAVING min(next_check_at) IS NOT NULL
+"""
+
+CREATE_SQL = f"""
+    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
+                         received_at, config_version, {", ".join(CLOCK_COLUMNS)})
+    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
+           :now, :version, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
+    FROM jsonb_to_recordset(CAST(:new AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+    ORDER BY r.id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING next_check_at
+"""
+
+WRITE_BATCH = text(f"""
+    WITH created AS ({CREATE_SQL}),
+         history AS ({WRITE_HISTORY_SQL} RETURNING 1),
+         updated AS ({WRITE_CURRENT_SQL}),
+         written AS (SELECT next_check_at FROM created UNION ALL SELECT next_check_at FROM updated),
+         notified AS ({NOTIFY_EARLIEST})
+    SELECT (SELECT count(*) FROM created) AS created, (SELECT count(*) FROM notified) AS notified
 """)
+
+
+class ConcurrentCreation(Exception):
+    """Another transaction created a ticket of this batch after it was read; retry the batch."""
+
+
+WRITE_CLOCKS = text(f"WITH written AS ({WRITE_CLOCKS_SQL}) {NOTIFY_EARLIEST}")
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """What happened to one snapshot of a batch."""
+
+    id: str
+    outcome: Outcome
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Counts per outcome and the outcome of every snapshot, in the order they were sent."""
+
+    results: list[SnapshotResult]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    conflict: int = 0
 
 
 def to_snapshot(snapshot: SnapshotIn) -> Snapshot:
@@ -146,27 +191,26 @@ def _apply(history: _TicketHistory, snapshot: Snapshot) -> tuple[Outcome, bool]:
     return ("updated" if snapshot.updated_at > newest else "stale"), True
 
 
-def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestResult:
+def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestReport:
     """Apply a validated batch in the caller's transaction and report every snapshot's outcome."""
     batch = [to_snapshot(snapshot) for snapshot in snapshots]
     newest_in_batch: dict[str, Snapshot] = {}
     for snapshot in batch:
         known = newest_in_batch.get(snapshot.id)
-        if known is None or (snapshot.updated_at, snapshot.rank()) > (known.updated_at, known.rank()):
+        if (
+            known is None
+            or snapshot.updated_at > known.updated_at
+            or (snapshot.updated_at == known.updated_at and snapshot.rank() > known.rank())
+        ):
             newest_in_batch[snapshot.id] = snapshot
     params = {"now": now, "version": active.version}
-    created = set(
-        session.execute(
-            LOCK_OR_CREATE, {**params, "rows": _json([_snapshot_row(s) for s in newest_in_batch.values()])}
-        ).scalars()
-    )
+    existing = list(session.execute(LOCK_EXISTING, {"ids": sorted(newest_in_batch)}).scalars())
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory({}) for ticket_id in newest_in_batch}
-    existing = [ticket_id for ticket_id in newest_in_batch if ticket_id not in created]
     if existing:
         for row in session.execute(READ_HISTORY, {"ids": existing}):
             histories[row.ticket_id].snapshots[row.updated_at] = Snapshot(row.ticket_id, *row[1:])
 
-    outcomes: list[SnapshotOutcome] = []
+    report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)
     written: dict[tuple[str, datetime], Snapshot] = {}
     for snapshot in batch:
@@ -175,30 +219,32 @@ def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveC
         if changed:
             history.changed = True
             written[(snapshot.id, snapshot.updated_at)] = snapshot
-        outcomes.append(SnapshotOutcome(id=snapshot.id, outcome=outcome))
+        report.results.append(SnapshotResult(snapshot.id, outcome))
         counts[outcome] += 1
 
     if written:
-        session.execute(WRITE_HISTORY, {"now": now, "rows": _json([_snapshot_row(s) for s in written.values()])})
-        changed_ids = [ticket_id for ticket_id, history in histories.items() if history.changed]
-        current_rows = []
-        for ticket_id in changed_ids:
-            snapshots_of_ticket = histories[ticket_id].snapshots
-            current = snapshots_of_ticket[max(snapshots_of_ticket)]
-            clocks = planning.plan_clocks(current, snapshots_of_ticket.values(), active.config)
-            current_rows.append({**_snapshot_row(current), **clocks})
-        next_checks = session.execute(WRITE_CURRENT, {**params, "rows": _json(current_rows)}).scalars().all()
-        notify_wakeup(session, next_checks)
-    return IngestResult(results=outcomes, **counts)
-
-
-def notify_wakeup(session: Session, next_checks: Iterable[datetime | None]) -> None:
-    """Tell the evaluator, in whichever process it runs, when it must next wake up (on commit)."""
-    earliest = min((instant for instant in next_checks if instant is not None), default=None)
-    if earliest is not None:
-        session.execute(
-            text("SELECT pg_notify(:channel, :at)"), {"channel": WAKEUP_CHANNEL, "at": earliest.isoformat()}
-        )
+        stored = set(existing)
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        for ticket_id, history in histories.items():
+            if history.changed:
+                current = history.snapshots[max(history.snapshots)]
+                clocks = planning.plan_clocks(current, history.snapshots.values(), active.config)
+                (changed_rows if ticket_id in stored else new_rows).append({**_snapshot_row(current), **clocks})
+        result = session.execute(
+            WRITE_BATCH,
+            {
+                **params,
+                "new": _json(new_rows),
+                "history": _json([_snapshot_row(s) for s in written.values()]),
+                "rows": _json(changed_rows),
+            },
+        ).one()
+        if result.created != len(new_rows):
+            raise ConcurrentCreation
+    for name, count in counts.items():
+        setattr(report, name, count)
+    return report
 
 
 def replan(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig) -> int:
@@ -212,6 +258,5 @@ def replan(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig)
     for ticket_id, snapshots_of_ticket in histories.items():
         current = snapshots_of_ticket[max(snapshots_of_ticket)]
         rows.append({"id": ticket_id, **planning.plan_clocks(current, snapshots_of_ticket.values(), active.config)})
-    next_checks = session.execute(WRITE_CLOCKS, {"version": active.version, "rows": _json(rows)}).scalars().all()
-    notify_wakeup(session, next_checks)
+    session.execute(WRITE_CLOCKS, {"version": active.version, "rows": _json(rows)})
     return len(rows)

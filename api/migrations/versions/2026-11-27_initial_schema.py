@@ -147,11 +147,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"],
-            ["tickets.id"],
-            name=op.f("fk_ticket_snapshots_ticket_id_tickets"),
-        ),
         sa.PrimaryKeyConstraint("ticket_id", "updated_at", name=op.f("pk_ticket_snapshots")),
     )
 

@@ -1,0 +1,68 @@
+"""Run every workload and print the results table: `python -m bench [--quick]`.
+
+Figures are measured against the real API process (uvicorn, one process) on real PostgreSQL,
+each beside a baseline measured in the same run. The table is written, with the machine, date
+and commit, to bench/results/latest.md.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+
+from bench import harness, workloads
+
+SIZES = {
+    "quick": {"batch_snapshots": 10_000, "naive": 1_000, "single": 1_000, "open": 20_000, "due": 2_000},
+    "full": {"batch_snapshots": 100_000, "naive": 5_000, "single": 10_000, "open": 1_000_000, "due": 10_000},
+}
+
+
+def _format(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def render(rows: list[workloads.Row], mode: str) -> str:
+    """The results as a Markdown table with where and when they were measured."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=harness.ROOT)
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mode {mode}, commit {commit.stdout.strip() or '?'}, "
+        f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"database {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'embedded PostgreSQL'}.",
+        "",
+        "| figure | value | unit | baseline (same run) | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        baseline = f"{_format(row.baseline)} ({row.baseline_name})" if row.baseline is not None else row.baseline_name
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
+        lines.append(
+            f"| {row.figure} | {_format(row.value)} | {row.unit} | {baseline} | {ratio} | {row.goal} | "
+            f"{'yes' if row.met else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Parse arguments, run the workloads, print and save the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--output", default=str(harness.ROOT / "bench" / "results" / "latest.md"))
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    size = SIZES[mode]
+    rows: list[workloads.Row] = []
+    rows += workloads.ingest_batches(size["batch_snapshots"], size["naive"])
+    rows += workloads.ingest_single(size["single"])
+    rows += workloads.evaluator_pass(size["open"], size["due"])
+    table = render(rows, mode)
+    print(table)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        handle.write(table)
+
+
+if __name__ == "__main__":
+    main()

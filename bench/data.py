@@ -1,0 +1,58 @@
+"""Realistic snapshot streams: every priority and tier, status changes, some late or duplicated."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+PRIORITIES = ("low", "high")
+TIERS = ("silver", "gold")
+PATHS = (
+    ("open",),
+    ("open", "in_progress"),
+    ("open", "in_progress", "resolved"),
+    ("open", "in_progress", "pending", "in_progress", "resolved"),
+    ("open", "pending", "open", "closed"),
+)
+
+
+def iso(instant: datetime) -> str:
+    """RFC 3339 in UTC."""
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def snapshot_stream(count: int, *, seed: int = 7, prefix: str = "ZD") -> list[dict[str, Any]]:
+    """About `count` snapshots of tickets following real status paths; ~10 % arrive late or twice."""
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    snapshots: list[dict[str, Any]] = []
+    number = 0
+    while len(snapshots) < count:
+        number += 1
+        created = start + timedelta(seconds=rng.randrange(0, 6 * 3600))
+        priority, tier = rng.choice(PRIORITIES), rng.choice(TIERS)
+        at = created
+        for status in rng.choice(PATHS):
+            snapshots.append(
+                {
+                    "id": f"{prefix}-{number}",
+                    "priority": priority,
+                    "customer_tier": tier,
+                    "created_at": iso(created),
+                    "updated_at": iso(at),
+                    "status": status,
+                }
+            )
+            at += timedelta(minutes=rng.randrange(1, 90))
+    snapshots = snapshots[:count]
+    for index in range(len(snapshots)):
+        if rng.random() < 0.05:  # delivered again later
+            snapshots.append(snapshots[index])
+        elif rng.random() < 0.05 and index > 0:  # delivered out of order
+            other = rng.randrange(0, index)
+            snapshots[index], snapshots[other] = snapshots[other], snapshots[index]
+    return snapshots[:count]
+
+
+def batches(items: list[Any], size: int) -> list[list[Any]]:
+    """Consecutive slices of `size`."""
+    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -1,0 +1,128 @@
+"""Databases, API processes and load loops shared by the workloads."""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import requests
+from sqlalchemy.engine import make_url
+
+from api import database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_url() -> str:
+    """The PostgreSQL server to measure on: BENCH_DATABASE_URL, else the embedded one."""
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    from api import embedded_postgres
+
+    return embedded_postgres.server_url(ROOT / ".sla-data" / "bench")
+
+
+def fresh_database(name: str) -> str:
+    """An empty database migrated to head."""
+    admin = server_url()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    database.migrate(url)
+    return url
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[str]:
+    """Run one uvicorn process on the database; yield its base URL."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": url, "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"), **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT,
+        env=environment,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{app} did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass
+class LoadResult:
+    """Requests done by concurrent clients and their latencies."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def run_clients(clients: int, bodies: list[bytes], send: Callable[[requests.Session, bytes], None]) -> LoadResult:
+    """Send every body once, spread over `clients` threads with a keep-alive session each."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    position = iter(range(len(bodies)))
+
+    def client() -> None:
+        session = requests.Session()
+        own: list[float] = []
+        while True:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                break
+            started = time.perf_counter()
+            send(session, bodies[index])
+            own.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(own)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadResult(requests=len(bodies), seconds=time.perf_counter() - started, latencies=latencies)
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    """The median of several measurements."""
+    return statistics.median(measure() for _ in range(runs))
