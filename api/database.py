@@ -57,8 +57,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
-        future=True,
+        # No pre-ping: it costs a round trip per request. A connection found dead is invalidated
+        # with the whole pool, and that one request answers 503.
+        pool_recycle=1800,
     )
 
 

@@ -1,0 +1,88 @@
+"""The only module that speaks HTTP to the API; the base URL comes from SLA_API_URL."""
+
+import os
+from typing import Any
+
+import requests
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+TIMEOUT_SECONDS = 10
+
+
+class ApiUnavailable(Exception):
+    """The API does not answer, or answers with a server error."""
+
+
+class ApiRejected(Exception):
+    """The API refused the request; `detail` holds its explanation."""
+
+    def __init__(self, status: int, error: str, detail: Any) -> None:
+        super().__init__(f"{status} {error}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+def base_url() -> str:
+    """Where the API listens."""
+    return os.environ.get("SLA_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+_session = requests.Session()
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        response = _session.request(method, f"{base_url()}{path}", timeout=TIMEOUT_SECONDS, **kwargs)
+    except requests.RequestException as exc:
+        raise ApiUnavailable(f"the API at {base_url()} does not answer ({type(exc).__name__})") from exc
+    if response.status_code >= 500:
+        raise ApiUnavailable(f"the API at {base_url()} answered {response.status_code}")
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.reason, "detail": response.text}
+        raise ApiRejected(response.status_code, body.get("error", ""), body.get("detail"))
+    return response.json()
+
+
+def summary() -> dict[str, Any]:
+    """GET /dashboard/summary."""
+    return dict(_call("GET", "/dashboard/summary"))
+
+
+def config() -> dict[str, Any]:
+    """GET /config."""
+    return dict(_call("GET", "/config"))
+
+
+def tickets(*, limit: int = 50, cursor: str | None = None, **filters: list[str]) -> dict[str, Any]:
+    """GET /tickets with filters (each a list of accepted values)."""
+    params: dict[str, Any] = {"limit": limit, **{key: value for key, value in filters.items() if value}}
+    if cursor:
+        params["cursor"] = cursor
+    return dict(_call("GET", "/tickets", params=params))
+
+
+def ticket(ticket_id: str) -> dict[str, Any] | None:
+    """GET /tickets/{id}, or None when there is no such ticket."""
+    try:
+        return dict(_call("GET", f"/tickets/{requests.utils.quote(ticket_id, safe='')}"))
+    except ApiRejected as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def alerts(*, limit: int = 50, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+    """GET /alerts with filters."""
+    params: dict[str, Any] = {"limit": limit, **{key: value for key, value in filters.items() if value}}
+    if cursor:
+        params["cursor"] = cursor
+    return dict(_call("GET", "/alerts", params=params))
+
+
+def send_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """POST /tickets."""
+    return dict(_call("POST", "/tickets", json=snapshots))

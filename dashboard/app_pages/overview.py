@@ -1,0 +1,64 @@
+"""Overview: the figures of GET /dashboard/summary as tiles and charts."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import api_client, transforms, ui
+
+st.title("SLA overview")
+
+
+@st.fragment(run_every=ui.REFRESH_SECONDS)
+def overview() -> None:
+    summary = ui.fetch(api_client.summary)
+    if summary is None:
+        return
+    states = summary["by_state"]
+    compliance = summary["compliance"]
+    tiles = st.columns(5)
+    tiles[0].metric("Open tickets", f"{summary['open_tickets']:,}")
+    tiles[1].metric("At risk", f"{states['at_risk']:,}")
+    tiles[2].metric("Breached", f"{states['breached']:,}")
+    tiles[3].metric("Response compliance", transforms.compliance_text(compliance["response"]["compliance"]))
+    tiles[4].metric("Resolution compliance", transforms.compliance_text(compliance["resolution"]["compliance"]))
+    st.caption(
+        f"Last 24 h: {summary['events_last_24h']['alert']:,} alerts, {summary['events_last_24h']['breach']:,} breaches."
+        f" Updated {transforms.short_time(summary['generated_at'])} UTC."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Alerts and breaches, last 24 hours")
+        hourly = pd.DataFrame(transforms.hourly_chart_rows(summary))
+        if hourly.empty:
+            st.info("No alerts or breaches in the last 24 hours.")
+        else:
+            hourly["hour"] = pd.to_datetime(hourly["hour"])
+            colors = alt.Scale(
+                domain=["alert", "breach"], range=[transforms.EVENT_COLORS["alert"], transforms.EVENT_COLORS["breach"]]
+            )
+            chart = (
+                alt.Chart(hourly)
+                .mark_bar()
+                .encode(
+                    x=alt.X("hour:T", title="hour (UTC)"), y=alt.Y("events:Q"), color=alt.Color("kind:N", scale=colors)
+                )
+            )
+            st.altair_chart(chart, width="stretch")
+    with right:
+        st.subheader("Compliance by priority and tier (%)")
+        rows = pd.DataFrame(transforms.compliance_rows(summary))
+        if rows.empty:
+            st.info("No clock has finished or breached yet.")
+        else:
+            st.bar_chart(rows, x="segment", y="compliance", color="clock", stack=False)
+    st.subheader("Open tickets by priority and tier")
+    st.dataframe(
+        pd.DataFrame(summary["by_priority_tier"]).rename(
+            columns={"response_compliance": "response compliance", "resolution_compliance": "resolution compliance"}
+        ),
+        hide_index=True,
+    )
+
+
+overview()

@@ -1,0 +1,26 @@
+"""The SLA monitor dashboard: `streamlit run dashboard/streamlit_app.py` (API URL in SLA_API_URL)."""
+
+import sys
+from pathlib import Path
+
+# Streamlit puts this file's folder on sys.path; the pages import the `dashboard` package by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st
+
+from dashboard import sidebar
+
+PAGES = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="SLA monitor", page_icon=":material/timer:", layout="wide")
+page = st.navigation(
+    [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "alerts.py", title="Alerts and breaches", icon=":material/notifications:", url_path="alerts"),
+        st.Page(PAGES / "tickets.py", title="Tickets", icon=":material/list:", url_path="tickets"),
+        st.Page(PAGES / "ticket.py", title="Ticket detail", icon=":material/timeline:", url_path="ticket"),
+        st.Page(PAGES / "config.py", title="SLA config", icon=":material/tune:", url_path="config"),
+    ]
+)
+sidebar.render()
+page.run()

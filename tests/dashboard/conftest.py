@@ -1,0 +1,63 @@
+"""A live API process on its own database, for the dashboard to talk to."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench.harness import free_port
+from tests.conftest import ROOT, SEED_CONFIG, fresh_database
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Poll `url` until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="module")
+def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`uvicorn api.main:app` with its evaluator, on a fresh database; yields its base URL."""
+    database_url = fresh_database(server_url, "sla_dashboard_test")
+    config_dir: Path = tmp_path_factory.mktemp("dashboard-config")
+    (config_dir / "sla_config.yaml").write_text(SEED_CONFIG)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
+        "SLA_LEADER_RETRY_SECONDS": "0.2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/readyz", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def dashboard_env(live_api: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the dashboard's API client at the live API."""
+    monkeypatch.setenv("SLA_API_URL", live_api)
+    return live_api
