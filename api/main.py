@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import database, errors, health
+from api import database, embedded_postgres, errors, health
 from api.settings import Settings, get_settings
 from api.sla import router as sla_router
 from api.sla.evaluator import Evaluator
@@ -103,6 +103,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
                 evaluator.stop()
             watcher.stop()
             engine.dispose()
+            if not settings.database_url:
+                embedded_postgres.release()
 
     return lifespan
 

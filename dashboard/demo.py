@@ -1,0 +1,71 @@
+"""Realistic sample tickets for a first look: `python -m dashboard.demo` (API URL in SLA_API_URL).
+
+Every priority and tier, with tickets healthy, at risk, breached, pending and resolved, dated
+relative to now so the dashboard shows something meaningful at once.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dashboard import api_client
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def sample_snapshots(now: datetime, targets: dict[str, dict[str, dict[str, int]]]) -> list[dict[str, Any]]:
+    """Snapshots of seven tickets per priority x tier, each in a different situation."""
+    snapshots: list[dict[str, Any]] = []
+    number = 0
+    for priority, by_tier in targets.items():
+        for tier, target in by_tier.items():
+            response, resolution = target["response"], target["resolution"]
+            situations = {
+                "healthy": [("open", 0.1 * response)],
+                "at-risk": [("open", 0.9 * response)],
+                "breached": [("open", 1.5 * response)],
+                "working": [("open", 0.5 * resolution), ("in_progress", 0.45 * resolution)],
+                "pending": [
+                    ("open", 0.6 * resolution),
+                    ("in_progress", 0.5 * resolution),
+                    ("pending", 0.3 * resolution),
+                ],
+                "resolved": [
+                    ("open", 0.5 * resolution),
+                    ("in_progress", 0.4 * resolution),
+                    ("resolved", 0.1 * resolution),
+                ],
+                "resolved-late": [
+                    ("open", 1.6 * resolution),
+                    ("in_progress", 1.5 * resolution),
+                    ("resolved", 0.2 * resolution),
+                ],
+            }
+            for situation, steps in situations.items():
+                number += 1
+                ticket_id = f"DEMO-{number:03}-{priority}-{tier}-{situation}"
+                created = now - timedelta(seconds=steps[0][1])
+                for status, seconds_ago in steps:
+                    snapshots.append(
+                        {
+                            "id": ticket_id,
+                            "priority": priority,
+                            "customer_tier": tier,
+                            "created_at": _iso(created),
+                            "updated_at": _iso(now - timedelta(seconds=seconds_ago)),
+                            "status": status,
+                        }
+                    )
+    return snapshots
+
+
+def load() -> dict[str, Any]:
+    """Send the sample tickets to the API; returns its answer."""
+    targets = api_client.config()["config"]["targets"]
+    return api_client.send_snapshots(sample_snapshots(datetime.now(UTC), targets))
+
+
+if __name__ == "__main__":
+    result = load()
+    print(f"demo data: {result['created']} tickets created, {result['updated']} updates")

@@ -1,0 +1,243 @@
+"""The containers without Docker: the compose file through a real Compose parser, the Dockerfiles
+through hadolint, the containers' own commands run as compose would run them, and the one-command
+local stack started and stopped."""
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import compose_spec
+import pytest
+import requests
+import yaml
+from sqlalchemy.engine import make_url
+
+from bench.harness import free_port
+from tests.conftest import ROOT, fresh_database
+from tests.dashboard.conftest import wait_until_up
+
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<bare>\w+)")
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Substitute variables as Compose does: ${X}, ${X:-default}, ${X-default}, ${X:?error}, $$."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group("name") or match.group("bare")
+        value, op, arg = env.get(name), match.group("op"), match.group("arg")
+        if op in {":-", "-"} and (value is None or (op == ":-" and value == "")):
+            return arg
+        if op in {":?", "?"} and (value is None or (op == ":?" and value == "")):
+            raise ValueError(f"{name}: {arg}")
+        return value or ""
+
+    return _VARIABLE.sub(replace, text)
+
+
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def compose() -> Any:
+    """docker-compose.yml with .env.example's values, parsed and validated by compose-spec."""
+    text = interpolate((ROOT / "docker-compose.yml").read_text(), env_example())
+    return compose_spec.PyCompose.from_yaml(text).to_spec()
+
+
+def test_compose_runs_db_api_and_dashboard_each_with_a_health_check(compose: Any) -> None:
+    services = compose.services
+    assert set(services) == {"db", "api", "dashboard"}
+    assert services["db"].image.startswith("postgres:")
+    for name in services:
+        assert services[name].healthcheck is not None, name
+        assert services[name].healthcheck.test, name
+    assert "pg_isready" in _text(services["db"].healthcheck.test)
+    assert "/readyz" in _text(services["api"].healthcheck.test)
+
+
+def _text(test: str | list[str]) -> str:
+    """A health check test as one line; the parser keeps CMD-SHELL tests as a string."""
+    return test if isinstance(test, str) else " ".join(test)
+
+
+def test_the_api_waits_for_a_healthy_db_and_the_dashboard_for_a_healthy_api(compose: Any) -> None:
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+
+    assert raw["services"]["api"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert raw["services"]["dashboard"]["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert raw["services"]["dashboard"]["environment"]["SLA_API_URL"] == "http://api:8000"
+
+
+def test_the_config_folder_is_mounted_read_only_and_the_database_keeps_a_named_volume() -> None:
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    api = raw["services"]["api"]
+
+    (mount,) = api["volumes"]
+    source, target, mode = mount.split(":")
+    assert (ROOT / source / "sla_config.yaml").is_file(), "the mounted folder must hold sla_config.yaml"
+    assert mode == "ro"
+    assert api["environment"]["SLA_CONFIG_PATH"] == f"{target}/sla_config.yaml"
+    assert raw["services"]["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
+    assert "pgdata" in raw["volumes"]
+
+
+def test_no_credentials_are_baked_into_the_images_or_the_compose_file() -> None:
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
+        interpolate((ROOT / "docker-compose.yml").read_text(), {})
+    for dockerfile in ("Dockerfile.api", "Dockerfile.dashboard"):
+        assert "PASSWORD" not in (ROOT / dockerfile).read_text()
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.api", "Dockerfile.dashboard"])
+def test_the_dockerfiles_pass_hadolint_and_run_as_a_non_root_user(dockerfile: str) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "hadolint"), dockerfile], cwd=ROOT, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / dockerfile).read_text()
+    assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.MULTILINE)
+    assert re.search(r"^USER \d+", text, re.MULTILINE)
+
+
+def dockerfile_command(dockerfile: str) -> tuple[list[str], dict[str, str]]:
+    """The CMD of a Dockerfile and the ENV it sets."""
+    text = (ROOT / dockerfile).read_text().replace("\\\n", " ")
+    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV (.*)$", text, re.MULTILINE):
+        for pair in shlex.split(line):
+            key, value = pair.split("=", 1)
+            env[key] = value
+    return command, env
+
+
+def healthcheck(compose_raw: dict[str, Any], service: str, port: int) -> list[str]:
+    """The service's health check command, aimed at the port used outside the container."""
+    test = compose_raw["services"][service]["healthcheck"]["test"][1:]
+    return [part.replace(f":{compose_raw['services'][service]['environment']['PORT']}/", f":{port}/") for part in test]
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_containers_commands_run_and_answer_their_health_checks(
+    server_url: str, started: list[subprocess.Popen[bytes]]
+) -> None:
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    database = fresh_database(server_url, "sla_compose_test")
+
+    api_command, api_image_env = dockerfile_command("Dockerfile.api")
+    api_port = free_port()
+    api_env = {
+        **os.environ,
+        **api_image_env,
+        **{key: str(value) for key, value in raw["services"]["api"]["environment"].items()},
+        # Outside the containers: the test server instead of host "db", the repo as the /config mount.
+        "DATABASE_URL": database,
+        "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"),
+        "PORT": str(api_port),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    assert make_url(raw["services"]["api"]["environment"]["DATABASE_URL"]).host == "db"
+    started.append(subprocess.Popen(api_command, cwd=ROOT, env=api_env))
+    wait_until_up(f"http://127.0.0.1:{api_port}/healthz", started[0])
+    api_check = healthcheck(raw, "api", api_port)
+    deadline = time.monotonic() + 30
+    while subprocess.run([sys.executable, *api_check[1:]], cwd=ROOT).returncode != 0:
+        assert time.monotonic() < deadline, "the API's health check never passed"
+        time.sleep(0.5)
+
+    dashboard_command, dashboard_image_env = dockerfile_command("Dockerfile.dashboard")
+    dashboard_port = free_port()
+    dashboard_env = {
+        **os.environ,
+        **dashboard_image_env,
+        **{key: str(value) for key, value in raw["services"]["dashboard"]["environment"].items()},
+        "SLA_API_URL": f"http://127.0.0.1:{api_port}",
+        "PORT": str(dashboard_port),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    started.append(subprocess.Popen(dashboard_command, cwd=ROOT, env=dashboard_env))
+    wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", started[1])
+    assert (
+        subprocess.run([sys.executable, *healthcheck(raw, "dashboard", dashboard_port)[1:]], cwd=ROOT).returncode == 0
+    )
+
+
+def _stack(data_dir: Path, api_port: int, dashboard_port: int, *extra: str) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env["SLA_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [sys.executable, "dev", "run", "--api-port", str(api_port), "--dashboard-port", str(dashboard_port), *extra],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def _stop_and_check(process: subprocess.Popen[bytes], data_dir: Path) -> None:
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    postmaster = data_dir / "pgdata" / "postmaster.pid"
+    deadline = time.monotonic() + 15
+    while postmaster.exists():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL kept running after the stack stopped"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    api_port, dashboard_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{api_port}"
+
+    first = _stack(data_dir, api_port, dashboard_port, "--demo")
+    try:
+        wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", first, timeout=120)
+        wait_until_up(f"{api}/readyz", first)
+        deadline = time.monotonic() + 60
+        while requests.get(f"{api}/dashboard/summary", timeout=5).json()["total_tickets"] == 0:
+            assert time.monotonic() < deadline, "the demo data never arrived"
+            time.sleep(0.5)
+        summary = requests.get(f"{api}/dashboard/summary", timeout=5).json()
+        assert {(s["priority"], s["customer_tier"]) for s in summary["by_priority_tier"]} == {
+            ("low", "silver"),
+            ("low", "gold"),
+            ("high", "silver"),
+            ("high", "gold"),
+        }
+        assert summary["by_state"]["ok"] > 0
+        assert summary["by_state"]["at_risk"] > 0
+        assert summary["by_state"]["breached"] > 0
+        statuses = {
+            t["status"] for t in requests.get(f"{api}/tickets", params={"limit": 500}, timeout=5).json()["items"]
+        }
+        assert {"open", "in_progress", "pending", "resolved"} <= statuses
+    finally:
+        _stop_and_check(first, data_dir)
+
+    second = _stack(data_dir, api_port, dashboard_port)
+    try:
+        wait_until_up(f"{api}/readyz", second, timeout=120)
+        assert requests.get(f"{api}/dashboard/summary", timeout=5).json()["total_tickets"] == summary["total_tickets"]
+    finally:
+        _stop_and_check(second, data_dir)
