@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from psycopg import errors as pg_errors
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.sla import planning
@@ -40,6 +42,20 @@ CLOCK_COLUMNS = [
 # Existing tickets of the batch are locked in id order, so concurrent batches naming the same
 # tickets queue instead of deadlocking; new tickets are inserted whole in the write statement.
 LOCK_EXISTING = text("SELECT id FROM tickets WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+
+# The retry path after a concurrent creation: claim every ticket of the batch first. Inserting a
+# placeholder waits for a concurrent creator of the same id; `DO UPDATE ... WHERE false` changes
+# nothing but locks the rows that already exist, which `DO NOTHING` would not.
+CLAIM_ALL = text(f"""
+    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, received_at,
+                         config_version, response_phase, response_elapsed_us, response_target_us,
+                         resolution_phase, resolution_elapsed_us, resolution_target_us)
+    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, :now, :version,
+           'running', 0, 0, 'running', 0, 0
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD})
+    ORDER BY r.id
+    ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
+""")
 
 READ_HISTORY = text("""
     SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at
@@ -191,8 +207,35 @@ def _apply(history: _TicketHistory, snapshot: Snapshot) -> tuple[Outcome, bool]:
     return ("updated" if snapshot.updated_at > newest else "stale"), True
 
 
+RETRYABLE_ERRORS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+
+
 def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestReport:
-    """Apply a validated batch in the caller's transaction and report every snapshot's outcome."""
+    """Apply a validated batch in the caller's transaction, retrying the races it can lose.
+
+    The first attempt creates new tickets optimistically; if another transaction created one of
+    them meanwhile, the batch is rolled back and retried claiming every ticket first.
+    """
+    for attempt in range(3):
+        try:
+            return ingest_once(session, snapshots=snapshots, active=active, now=now, claim_first=attempt > 0)
+        except (DBAPIError, ConcurrentCreation) as exc:
+            retryable = isinstance(exc, ConcurrentCreation) or isinstance(exc.orig, RETRYABLE_ERRORS)
+            if attempt == 2 or not retryable:
+                raise
+            session.rollback()
+    raise AssertionError("unreachable")
+
+
+def ingest_once(
+    session: Session,
+    *,
+    snapshots: Sequence[SnapshotIn],
+    active: ActiveConfig,
+    now: datetime,
+    claim_first: bool = False,
+) -> IngestReport:
+    """One attempt at a batch; raises ConcurrentCreation if it lost the race to create a ticket."""
     batch = [to_snapshot(snapshot) for snapshot in snapshots]
     newest_in_batch: dict[str, Snapshot] = {}
     for snapshot in batch:
@@ -204,6 +247,8 @@ def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveC
         ):
             newest_in_batch[snapshot.id] = snapshot
     params = {"now": now, "version": active.version}
+    if claim_first:
+        session.execute(CLAIM_ALL, {**params, "rows": _json([_snapshot_row(s) for s in newest_in_batch.values()])})
     existing = list(session.execute(LOCK_EXISTING, {"ids": sorted(newest_in_batch)}).scalars())
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory({}) for ticket_id in newest_in_batch}
     if existing:

@@ -1,5 +1,7 @@
 """Any order of delivery, with duplicates and any batching, converges to the same state."""
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -155,3 +157,67 @@ def test_two_versions_of_one_instant_keep_the_later_status_whatever_arrives_firs
             ticket = session.get(Ticket, "T-1")
             assert ticket is not None
             assert ticket.status == "pending"
+
+
+def test_a_batch_that_loses_the_race_to_create_a_ticket_retries_and_keeps_both_snapshots(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    from api.tickets import service
+
+    first = snapshot("race", created_at=T0, updated_at=T0 + timedelta(minutes=1))
+    second = snapshot("race", created_at=T0, updated_at=T0 + timedelta(minutes=2), status="in_progress")
+    holder = sessions()
+    service.ingest(holder, snapshots=[first], active=active, now=T0)  # created, not yet committed
+    outcome: list[Any] = []
+
+    def other_batch() -> None:
+        with sessions() as session:
+            outcome.append(service.ingest(session, snapshots=[second], active=active, now=T0))
+            session.commit()
+
+    racer = threading.Thread(target=other_batch)
+    racer.start()
+    time.sleep(0.5)  # the racer now waits on the uncommitted ticket
+    holder.commit()
+    holder.close()
+    racer.join(timeout=10)
+
+    assert [r.outcome for r in outcome[0].results] == ["updated"]
+    with sessions() as session:
+        ticket = session.get(Ticket, "race")
+        assert ticket is not None
+        assert ticket.status == "in_progress"
+        assert session.execute(text("SELECT count(*) FROM ticket_snapshots WHERE ticket_id = 'race'")).scalar() == 2
+
+
+def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    snapshots = [
+        snapshot(f"C-{n % 40}", created_at=T0, updated_at=T0 + timedelta(minutes=n), status=STATUS_ORDER[n % 4])
+        for n in range(400)
+    ]
+    batches = [snapshots[start::8] for start in range(8)]
+    errors: list[BaseException] = []
+
+    def send(batch: list[SnapshotIn]) -> None:
+        try:
+            with sessions() as session:
+                from api.tickets import service
+
+                service.ingest(session, snapshots=batch, active=active, now=T0)
+                session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    concurrent = _state(sessions)
+
+    sequential = _deliver(sessions, active, [snapshots])
+    assert sequential["tickets"] == concurrent["tickets"]
+    assert sequential["history"] == concurrent["history"]
