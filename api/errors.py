@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
@@ -105,6 +106,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if isinstance(exc.orig, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+            logger.warning("concurrent writes kept conflicting: %s", exc.orig)
+            return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
         logger.warning("database unavailable: %s", exc.orig)
         return _response(503, "service_unavailable", "the database cannot be reached; retry later")
 

@@ -39,22 +39,19 @@ CLOCK_COLUMNS = [
     for part in ("phase", "elapsed_us", "running_since", "target_us", "alert_at", "due_at")
 ]
 
-# Existing tickets of the batch are locked in id order, so concurrent batches naming the same
-# tickets queue instead of deadlocking; new tickets are inserted whole in the write statement.
-LOCK_EXISTING = text("SELECT id FROM tickets WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
-
-# The retry path after a concurrent creation: claim every ticket of the batch first. Inserting a
-# placeholder waits for a concurrent creator of the same id; `DO UPDATE ... WHERE false` changes
-# nothing but locks the rows that already exist, which `DO NOTHING` would not.
-CLAIM_ALL = text(f"""
-    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, received_at,
-                         config_version, response_phase, response_elapsed_us, response_target_us,
-                         resolution_phase, resolution_elapsed_us, resolution_target_us)
-    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, :now, :version,
-           'running', 0, 0, 'running', 0, 0
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD})
+# The one statement that takes every lock a batch needs, in id order, so that concurrent batches
+# naming the same tickets queue instead of deadlocking. Each ticket's row is computed from the
+# batch alone: a new ticket is inserted whole; for an existing one `DO UPDATE ... WHERE false`
+# writes nothing but takes the row lock (which `DO NOTHING` would not). RETURNING names the new.
+CLAIM = text(f"""
+    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
+                         received_at, config_version, {", ".join(CLOCK_COLUMNS)})
+    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
+           :now, :version, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
+    RETURNING id, next_check_at
 """)
 
 READ_HISTORY = text("""
@@ -101,29 +98,13 @@ NOTIFY_EARLIEST = f"""
     HAVING min(next_check_at) IS NOT NULL
 """
 
-CREATE_SQL = f"""
-    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-                         received_at, config_version, {", ".join(CLOCK_COLUMNS)})
-    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
-           :now, :version, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(:new AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
-    ORDER BY r.id
-    ON CONFLICT (id) DO NOTHING
-    RETURNING next_check_at
-"""
-
 WRITE_BATCH = text(f"""
-    WITH created AS ({CREATE_SQL}),
-         history AS ({WRITE_HISTORY_SQL} RETURNING 1),
+    WITH history AS ({WRITE_HISTORY_SQL} RETURNING 1),
          updated AS ({WRITE_CURRENT_SQL}),
-         written AS (SELECT next_check_at FROM created UNION ALL SELECT next_check_at FROM updated),
+         written AS (SELECT next_check_at FROM updated UNION ALL SELECT CAST(:created_earliest AS timestamptz)),
          notified AS ({NOTIFY_EARLIEST})
-    SELECT (SELECT count(*) FROM created) AS created, (SELECT count(*) FROM notified) AS notified
+    SELECT (SELECT count(*) FROM notified) AS notified
 """)
-
-
-class ConcurrentCreation(Exception):
-    """Another transaction created a ticket of this batch after it was read; retry the batch."""
 
 
 WRITE_CLOCKS = text(f"WITH written AS ({WRITE_CLOCKS_SQL}) {NOTIFY_EARLIEST}")
@@ -211,46 +192,41 @@ RETRYABLE_ERRORS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
 def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestReport:
-    """Apply a validated batch in the caller's transaction, retrying the races it can lose.
-
-    The first attempt creates new tickets optimistically; if another transaction created one of
-    them meanwhile, the batch is rolled back and retried claiming every ticket first.
-    """
+    """Apply a validated batch in the caller's transaction; a serialization failure is retried."""
     for attempt in range(3):
         try:
-            return ingest_once(session, snapshots=snapshots, active=active, now=now, claim_first=attempt > 0)
-        except (DBAPIError, ConcurrentCreation) as exc:
-            retryable = isinstance(exc, ConcurrentCreation) or isinstance(exc.orig, RETRYABLE_ERRORS)
-            if attempt == 2 or not retryable:
+            return _ingest_once(session, snapshots=snapshots, active=active, now=now)
+        except DBAPIError as exc:
+            if attempt == 2 or not isinstance(exc.orig, RETRYABLE_ERRORS):
                 raise
             session.rollback()
     raise AssertionError("unreachable")
 
 
-def ingest_once(
-    session: Session,
-    *,
-    snapshots: Sequence[SnapshotIn],
-    active: ActiveConfig,
-    now: datetime,
-    claim_first: bool = False,
-) -> IngestReport:
-    """One attempt at a batch; raises ConcurrentCreation if it lost the race to create a ticket."""
-    batch = [to_snapshot(snapshot) for snapshot in snapshots]
-    newest_in_batch: dict[str, Snapshot] = {}
+def _within_batch(batch: Sequence[Snapshot]) -> dict[str, dict[datetime, Snapshot]]:
+    """Each ticket's history as the batch alone tells it: one winner per instant."""
+    histories: dict[str, dict[datetime, Snapshot]] = defaultdict(dict)
     for snapshot in batch:
-        known = newest_in_batch.get(snapshot.id)
-        if (
-            known is None
-            or snapshot.updated_at > known.updated_at
-            or (snapshot.updated_at == known.updated_at and snapshot.rank() > known.rank())
-        ):
-            newest_in_batch[snapshot.id] = snapshot
+        known = histories[snapshot.id].get(snapshot.updated_at)
+        if known is None or snapshot.rank() > known.rank():
+            histories[snapshot.id][snapshot.updated_at] = snapshot
+    return histories
+
+
+def _row(snapshots: dict[datetime, Snapshot], active: ActiveConfig) -> dict[str, Any]:
+    current = snapshots[max(snapshots)]
+    return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
+
+
+def _ingest_once(
+    session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime
+) -> IngestReport:
+    batch = [to_snapshot(snapshot) for snapshot in snapshots]
     params = {"now": now, "version": active.version}
-    if claim_first:
-        session.execute(CLAIM_ALL, {**params, "rows": _json([_snapshot_row(s) for s in newest_in_batch.values()])})
-    existing = list(session.execute(LOCK_EXISTING, {"ids": sorted(newest_in_batch)}).scalars())
-    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory({}) for ticket_id in newest_in_batch}
+    claimed = [_row(history, active) for history in _within_batch(batch).values()]
+    created = {row.id: row.next_check_at for row in session.execute(CLAIM, {**params, "rows": _json(claimed)})}
+    histories: dict[str, _TicketHistory] = {row["id"]: _TicketHistory({}) for row in claimed}
+    existing = [ticket_id for ticket_id in histories if ticket_id not in created]
     if existing:
         for row in session.execute(READ_HISTORY, {"ids": existing}):
             histories[row.ticket_id].snapshots[row.updated_at] = Snapshot(row.ticket_id, *row[1:])
@@ -268,25 +244,21 @@ def ingest_once(
         counts[outcome] += 1
 
     if written:
-        stored = set(existing)
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for ticket_id, history in histories.items():
-            if history.changed:
-                current = history.snapshots[max(history.snapshots)]
-                clocks = planning.plan_clocks(current, history.snapshots.values(), active.config)
-                (changed_rows if ticket_id in stored else new_rows).append({**_snapshot_row(current), **clocks})
-        result = session.execute(
+        # New tickets were written whole by CLAIM; only stored tickets whose history grew change here.
+        rewritten = [
+            _row(history.snapshots, active)
+            for ticket_id, history in histories.items()
+            if history.changed and ticket_id not in created
+        ]
+        session.execute(
             WRITE_BATCH,
             {
                 **params,
-                "new": _json(new_rows),
                 "history": _json([_snapshot_row(s) for s in written.values()]),
-                "rows": _json(changed_rows),
+                "rows": _json(rewritten),
+                "created_earliest": min((at for at in created.values() if at is not None), default=None),
             },
-        ).one()
-        if result.created != len(new_rows):
-            raise ConcurrentCreation
+        )
     for name, count in counts.items():
         setattr(report, name, count)
     return report

@@ -159,7 +159,7 @@ def test_two_versions_of_one_instant_keep_the_later_status_whatever_arrives_firs
             assert ticket.status == "pending"
 
 
-def test_a_batch_that_loses_the_race_to_create_a_ticket_retries_and_keeps_both_snapshots(
+def test_a_batch_waiting_on_a_concurrent_creation_of_its_ticket_keeps_both_snapshots(
     sessions: sessionmaker[Session], active: ActiveConfig
 ) -> None:
     from api.tickets import service
