@@ -14,8 +14,36 @@ from datetime import UTC, datetime
 from bench import harness, workloads
 
 SIZES = {
-    "quick": {"batch_snapshots": 10_000, "naive": 1_000, "single": 1_000, "open": 20_000, "due": 2_000},
-    "full": {"batch_snapshots": 100_000, "naive": 5_000, "single": 10_000, "open": 1_000_000, "due": 10_000},
+    "tiny": {
+        "batch_snapshots": 2_000,
+        "naive": 100,
+        "single": 100,
+        "open": 2_000,
+        "due": 200,
+        "busy": 500,
+        "latency": 200,
+        "over": 2.0,
+    },
+    "quick": {
+        "batch_snapshots": 10_000,
+        "naive": 1_000,
+        "single": 1_000,
+        "open": 20_000,
+        "due": 2_000,
+        "busy": 5_000,
+        "latency": 1_000,
+        "over": 5.0,
+    },
+    "full": {
+        "batch_snapshots": 100_000,
+        "naive": 5_000,
+        "single": 10_000,
+        "open": 1_000_000,
+        "due": 10_000,
+        "busy": 100_000,
+        "latency": 10_000,
+        "over": 30.0,
+    },
 }
 
 
@@ -49,15 +77,20 @@ def render(rows: list[workloads.Row], mode: str) -> str:
 def main() -> None:
     """Parse arguments, run the workloads, print and save the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
+    parser.add_argument("--tiny", action="store_true", help="smallest sizes, to check the scripts still work")
     parser.add_argument("--output", default=str(harness.ROOT / "bench" / "results" / "latest.md"))
     args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
     rows: list[workloads.Row] = []
     rows += workloads.ingest_batches(size["batch_snapshots"], size["naive"])
-    rows += workloads.ingest_single(size["single"])
+    rows += workloads.ingest_single(size["single"], seconds={"tiny": 2, "quick": 5, "full": 15}[mode])
     rows += workloads.evaluator_pass(size["open"], size["due"])
+    rows += workloads.reads_and_memory(size["open"])
+    rows += workloads.config_change(size["open"])
+    rows += workloads.api_during_pass(size["open"], size["busy"])
+    rows += workloads.alert_latency(size["open"], size["latency"], size["over"])
     table = render(rows, mode)
     print(table)
     with open(args.output, "w", encoding="utf-8") as handle:

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -49,9 +49,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class ApiProcess:
+    """A running API process."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
-def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[str]:
-    """Run one uvicorn process on the database; yield its base URL."""
+def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[ApiProcess]:
+    """Run one uvicorn process on the database; yield its base URL and pid."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": url, "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"), **env}
     process = subprocess.Popen(
@@ -71,7 +79,7 @@ def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"{app} did not start")
             time.sleep(0.1)
-        yield base
+        yield ApiProcess(base=base, pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -121,6 +129,38 @@ def run_clients(clients: int, bodies: list[bytes], send: Callable[[requests.Sess
     for thread in threads:
         thread.join()
     return LoadResult(requests=len(bodies), seconds=time.perf_counter() - started, latencies=latencies)
+
+
+@dataclass
+class Sampler:
+    """Times requests in a background thread until stopped."""
+
+    request: Callable[[requests.Session], None]
+    latencies: list[float] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Sampler":
+        def loop() -> None:
+            session = requests.Session()
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                self.request(session)
+                self.latencies.append(time.perf_counter() - started)
+                time.sleep(0.005)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def p99_ms(self) -> float:
+        """The 99th percentile latency in milliseconds."""
+        return LoadResult(len(self.latencies), 1.0, self.latencies).percentile(0.99) * 1000
 
 
 def median_of(runs: int, measure: Callable[[], float]) -> float:

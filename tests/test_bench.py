@@ -1,0 +1,43 @@
+"""The benchmark scripts keep working: `python -m bench --tiny` runs every workload end to end.
+
+Timings are not asserted here; benchmarks are measured by `python -m bench`, not by tests.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.mark.slow
+def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) -> None:
+    output = tmp_path / "results.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--output", str(output)],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_DATABASE_URL": server_url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = output.read_text()
+    for figure in (
+        "POST /tickets, batches of 1,000",
+        "one snapshot per request",
+        "nothing due",
+        "newly due",
+        "GET /tickets page p99",
+        "GET /dashboard/summary p99",
+        "API process RSS",
+        "config change",
+        "during a pass",
+        "alert latency",
+    ):
+        assert figure in table, figure
+    assert "| figure | value | unit | baseline (same run) | ratio | goal | met |" in table
