@@ -479,8 +479,14 @@ def api_during_pass(open_count: int, due_count: int) -> list[Row]:
 def alert_latency(open_count: int, due_count: int, over_seconds: float) -> list[Row]:
     """`due_count` alerts falling due over `over_seconds`: p99 of detected_at - due_at."""
     url = _evaluator_url()
-    now = datetime.now(UTC)
-    _load_open_tickets(url, open_count, due_count, now, due_from=8.0, spread=over_seconds)
+    _load_open_tickets(url, open_count, 0, datetime.now(UTC))
+    # Dated only now, after the long load, so that none is already overdue when the API starts.
+    with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
+        connection.execute(
+            "UPDATE tickets SET response_alert_at = now() + (8 + %(spread)s * substr(id, 3)::int / %(due)s)"
+            " * interval '1 second' WHERE id = ANY(%(ids)s)",
+            {"spread": over_seconds, "due": due_count, "ids": [f"B-{n}" for n in range(1, due_count + 1)]},
+        )
     with harness.api_process(url) as api:
         _wait_leading(api.base)
         deadline = time.monotonic() + over_seconds + 60

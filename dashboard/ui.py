@@ -31,3 +31,15 @@ def config_choices() -> tuple[list[str], list[str]]:
     targets = api_client.config()["config"]["targets"]
     tiers = list(next(iter(targets.values())).keys()) if targets else []
     return list(targets.keys()), tiers
+
+
+def pager(cursors: list[str | None], next_cursor: str | None, *, key: str, labels: tuple[str, str]) -> None:
+    """Back and forward buttons over an API cursor; `cursors` holds the cursor of every page so far."""
+    back, number, forward = st.columns([1, 2, 1])
+    if back.button(labels[0], disabled=len(cursors) == 1, key=f"{key}_back"):
+        cursors.pop()
+        st.rerun()
+    number.caption(f"Page {len(cursors)}")
+    if forward.button(labels[1], disabled=next_cursor is None, key=f"{key}_forward"):
+        cursors.append(next_cursor)
+        st.rerun()

@@ -1,7 +1,8 @@
 """Plain builders of test data."""
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,3 +83,13 @@ def events(sessions: sessionmaker[Session], ticket_id: str | None = None) -> lis
 def event_keys(sessions: sessionmaker[Session], ticket_id: str | None = None) -> list[tuple[str, str, str, datetime]]:
     """(ticket, clock, kind, due_at) of every event."""
     return [(e.ticket_id, e.clock, e.kind, e.due_at) for e in events(sessions, ticket_id)]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
+    """Poll `condition` until it holds; return the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+    return time.monotonic() - started

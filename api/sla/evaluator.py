@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 7_306_241_000
 PASS_TIME_BUDGET_SECONDS = 1.0
+# APScheduler drops a run that finds its job's instance limit reached, and with it the wake-up;
+# the pass lock, not this limit, is what keeps passes from overlapping.
+WAKE_JOB_INSTANCES = 4
 
 
 @dataclass
@@ -75,7 +78,7 @@ class Evaluator:
             seconds=self._sweep_interval,
             id="sla_sweep",
             coalesce=True,
-            max_instances=1,
+            max_instances=WAKE_JOB_INSTANCES,
             misfire_grace_time=None,
         )
         self._store.on_change(self._on_config_change)
@@ -104,13 +107,17 @@ class Evaluator:
         job = self._scheduler.get_job("sla_wake")
         if job is not None and job.next_run_time is not None and job.next_run_time <= instant:
             return
-        run_at = max(instant, datetime.now(UTC))
+        self._set_wake(instant)
+
+    def _set_wake(self, instant: datetime) -> None:
+        """(Re)schedule the one wake-up job; a past instant runs it at once."""
         self._scheduler.add_job(
             self.run_pass,
             "date",
-            run_date=run_at,
+            run_date=max(instant, datetime.now(UTC)),
             id="sla_wake",
             replace_existing=True,
+            max_instances=WAKE_JOB_INSTANCES,
             misfire_grace_time=None,
         )
 
@@ -132,6 +139,8 @@ class Evaluator:
             self.wake_at(datetime.now(UTC) + timedelta(seconds=1))
         finally:
             self._pass_lock.release()
+        if self._rerun.is_set():  # a wake-up arrived after the last check of this pass
+            self.wake_at(datetime.now(UTC))
 
     def _pass_once(self) -> bool:
         started = time.monotonic()
@@ -168,14 +177,7 @@ class Evaluator:
             if service.has_stale_tickets(session, version=self._store.active.version):
                 upcoming = datetime.now(UTC)
         if upcoming is not None:
-            self._scheduler.add_job(
-                self.run_pass,
-                "date",
-                run_date=max(upcoming, datetime.now(UTC)),
-                id="sla_wake",
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
+            self._set_wake(upcoming)
 
     def _on_config_change(self, active: ActiveConfig) -> None:
         if self.status.is_leader:

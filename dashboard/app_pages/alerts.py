@@ -21,14 +21,7 @@ def events() -> None:
         st.info("No alerts or breaches match." if kinds or clocks else "No alerts or breaches yet.")
         return
     st.html(transforms.events_table(page["items"]))
-    back, number, forward = st.columns([1, 2, 1])
-    if back.button("Newer", disabled=len(cursors) == 1, key="alerts_back"):
-        cursors.pop()
-        st.rerun()
-    number.caption(f"Page {len(cursors)}")
-    if forward.button("Older", disabled=page["next_cursor"] is None, key="alerts_forward"):
-        cursors.append(page["next_cursor"])
-        st.rerun()
+    ui.pager(cursors, page["next_cursor"], key="alerts", labels=("Newer", "Older"))
 
 
 events()

@@ -39,14 +39,7 @@ def listing() -> None:
         st.info("No tickets match these filters." if any(selection[:4]) else "No tickets yet.")
         return
     st.html(transforms.tickets_table(page["items"]))
-    back, number, forward = st.columns([1, 2, 1])
-    if back.button("Previous", disabled=len(cursors) == 1, key="tickets_back"):
-        cursors.pop()
-        st.rerun()
-    number.caption(f"Page {len(cursors)}")
-    if forward.button("Next", disabled=page["next_cursor"] is None, key="tickets_forward"):
-        cursors.append(page["next_cursor"])
-        st.rerun()
+    ui.pager(cursors, page["next_cursor"], key="tickets", labels=("Previous", "Next"))
 
 
 listing()

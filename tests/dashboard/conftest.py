@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 6
     raise RuntimeError(f"{url} did not come up")
 
 
+@contextmanager
+def serve(command: list[str], env: dict[str, str], health_url: str) -> Iterator[None]:
+    """Run `command` from the repository until the block ends, once `health_url` answers."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_until_up(health_url, process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`uvicorn api.main:app` with its evaluator, on a fresh database; yields its base URL."""
@@ -42,18 +55,10 @@ def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
         "SLA_LEADER_RETRY_SECONDS": "0.2",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/readyz", process)
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"]
+    with serve(command, env, f"{base}/readyz"):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

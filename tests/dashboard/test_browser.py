@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from bench.harness import free_port
 from tests.builders import iso
 from tests.conftest import ROOT
-from tests.dashboard.conftest import wait_until_up
+from tests.dashboard.conftest import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The README's picture; refreshed when UPDATE_SCREENSHOT=1 so a normal run leaves the tree clean.
@@ -30,30 +29,13 @@ def dashboard_url(live_api: str) -> Iterator[str]:
     """`streamlit run dashboard/streamlit_app.py` against the live API."""
     port = free_port()
     env = {**os.environ, "SLA_API_URL": live_api, "SLA_DASHBOARD_REFRESH_SECONDS": "1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+        "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/_stcore/health", process)
+    with serve(command, env, f"{base}/_stcore/health"):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.sla_config.loader import ConfigError, parse_text
 from api.sla_config.store import ConfigStore
 from api.sla_config.watcher import ConfigWatcher
+from tests.builders import wait_for
 from tests.conftest import SEED_CONFIG
 
 EDITED = SEED_CONFIG.replace("{response: 900,  resolution: 10800}", "{response: 600,  resolution: 7200}")
@@ -25,16 +26,6 @@ high:
   silver: {response: 30m, resolution: 6h}
   gold:   {response: 15m, resolution: 3h}
 """
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
-    """Poll `condition` until true; return the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 @pytest.fixture
