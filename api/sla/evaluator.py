@@ -64,16 +64,20 @@ class Evaluator:
         self._stopping = threading.Event()
         self._pass_lock = threading.Lock()
         self._rerun = threading.Event()
+        # Set when open tickets may carry another config's deadlines: at start, after a reload, and
+        # on each sweep (a replica with another file may have written some). Finding none is a
+        # scan of the open tickets, too dear for every pass.
+        self._stale_possible = threading.Event()
+        self._stale_possible.set()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._leader_thread = threading.Thread(target=self._lead, name="sla-leader", daemon=True)
-        self._connection: psycopg.Connection | None = None
         self.status = EvaluatorStatus()
 
     def start(self) -> None:
         """Start the scheduler and the leadership loop."""
         self._scheduler.start()
         self._scheduler.add_job(
-            self.run_pass,
+            self._sweep,
             "interval",
             seconds=self._sweep_interval,
             id="sla_sweep",
@@ -121,6 +125,11 @@ class Evaluator:
             misfire_grace_time=None,
         )
 
+    def _sweep(self) -> None:
+        """The safety-net pass: also looks for tickets left on another config version."""
+        self._stale_possible.set()
+        self.run_pass()
+
     def run_pass(self) -> None:
         """One pass: record what fell due, move open tickets to a new config, then plan the next wake."""
         if not self.status.is_leader:
@@ -148,15 +157,18 @@ class Evaluator:
         now = clock.utc_now()
         recorded = self._fire_all(now)
         more_stale = False
-        with self._sessions() as session:
-            while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
-                moved = service.recompute_chunk(session, active=active)
-                session.commit()
-                if moved == 0:
-                    break
-                recorded += self._fire_all(clock.utc_now())
-            else:
-                more_stale = service.has_stale_tickets(session, version=active.version)
+        if self._stale_possible.is_set():
+            with self._sessions() as session:
+                while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
+                    moved = service.recompute_chunk(session, active=active)
+                    session.commit()
+                    if moved == 0:
+                        if self._store.active.version == active.version:
+                            self._stale_possible.clear()
+                        break
+                    recorded += self._fire_all(clock.utc_now())
+                else:
+                    more_stale = True
         self.status.last_pass_at = now
         self.status.last_pass_recorded = recorded
         self.status.last_pass_seconds = time.monotonic() - started
@@ -174,24 +186,15 @@ class Evaluator:
             return
         with self._sessions() as session:
             upcoming = service.next_check_at(session)
-            if service.has_stale_tickets(session, version=self._store.active.version):
-                upcoming = datetime.now(UTC)
+        if self._stale_possible.is_set():
+            upcoming = datetime.now(UTC)
         if upcoming is not None:
             self._set_wake(upcoming)
 
     def _on_config_change(self, active: ActiveConfig) -> None:
+        self._stale_possible.set()
         if self.status.is_leader:
             self.wake_at(datetime.now(UTC))
-        elif self._connection is None:
-            return
-        self._notify_config_change()
-
-    def _notify_config_change(self) -> None:
-        try:
-            with psycopg.connect(self._database_url, autocommit=True) as connection:
-                connection.execute("SELECT pg_notify(%s, %s)", (WAKEUP_CHANNEL, datetime.now(UTC).isoformat()))
-        except psycopg.Error:
-            logger.warning("could not announce the config change; the sweep will pick it up")
 
     def _lead(self) -> None:
         while not self._stopping.is_set():
@@ -203,12 +206,10 @@ class Evaluator:
                 if self.status.is_leader:
                     logger.info("this process no longer evaluates")
                 self.status.is_leader = False
-                self._connection = None
             self._stopping.wait(self._retry)
 
     def _lead_once(self) -> None:
         with psycopg.connect(self._database_url, autocommit=True) as connection:
-            self._connection = connection
             while not self._stopping.is_set():
                 self.status.heartbeat_at = time.monotonic()
                 acquired = connection.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()
@@ -218,6 +219,7 @@ class Evaluator:
             else:
                 return
             connection.execute(f"LISTEN {WAKEUP_CHANNEL}")
+            self._stale_possible.set()
             self.status.is_leader = True
             logger.info("this process now evaluates SLA clocks")
             self.wake_at(datetime.now(UTC))

@@ -22,9 +22,8 @@ SUMMARY_BY_SEGMENT = text("""
     WITH t AS (
         SELECT priority, customer_tier,
                status NOT IN ('resolved', 'closed') AS is_open,
-               coalesce(response_due_at <= :now, false) OR coalesce(resolution_due_at <= :now, false) AS breached,
-               (response_phase <> 'stopped' AND coalesce(response_alert_at <= :now, false))
-                 OR (resolution_phase <> 'stopped' AND coalesce(resolution_alert_at <= :now, false)) AS alerted,
+               coalesce(breach_at <= :now, false) AS breached,
+               coalesce(risk_at <= :now, false) AS alerted,
                response_phase = 'stopped' AND response_due_at IS NULL AS response_met,
                coalesce(response_due_at <= :now, false) AS response_breached,
                resolution_phase = 'stopped' AND resolution_due_at IS NULL AS resolution_met,

@@ -61,12 +61,6 @@ FIRE_DUE = text("""
 NEXT_CHECK = text("SELECT min(next_check_at) FROM tickets WHERE next_check_at IS NOT NULL")
 
 OPEN_STATUSES_SQL = "status NOT IN ('resolved', 'closed')"
-HAS_STALE = text(f"""
-    SELECT EXISTS (
-        SELECT 1 FROM tickets
-        WHERE (config_version < :version OR config_version > :version) AND {OPEN_STATUSES_SQL}
-    )
-""")
 
 
 def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
@@ -157,11 +151,6 @@ def record_due(session: Session, *, now: datetime) -> int:
 def next_check_at(session: Session) -> datetime | None:
     """The earliest instant at which anything not yet recorded falls due."""
     return session.execute(NEXT_CHECK).scalar_one_or_none()
-
-
-def has_stale_tickets(session: Session, *, version: int) -> bool:
-    """Whether open tickets still carry deadlines of another config version."""
-    return bool(session.execute(HAS_STALE, {"version": version}).scalar_one())
 
 
 def _targets_document(active: ActiveConfig) -> str:

@@ -38,6 +38,15 @@ DEADLINE_SQL = (
     "CASE WHEN resolution_phase <> 'stopped' THEN resolution_due_at END)"
 )
 
+# The SLA state compares these with now: breached once breach_at has passed, at risk once risk_at
+# has (and not breached). Indexed, so a state filter is a range scan, not a walk over every ticket.
+BREACH_SQL = "LEAST(response_due_at, resolution_due_at)"
+RISK_SQL = (
+    "LEAST("
+    "CASE WHEN response_phase <> 'stopped' THEN response_alert_at END, "
+    "CASE WHEN resolution_phase <> 'stopped' THEN resolution_alert_at END)"
+)
+
 TZ = DateTime(timezone=True)
 
 
@@ -73,6 +82,8 @@ class Ticket(Base):
     events_recorded: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     next_check_at: Mapped[datetime | None] = mapped_column(TZ, Computed(NEXT_CHECK_SQL, persisted=True))
     deadline_at: Mapped[datetime | None] = mapped_column(TZ, Computed(DEADLINE_SQL, persisted=True))
+    breach_at: Mapped[datetime | None] = mapped_column(TZ, Computed(BREACH_SQL, persisted=True))
+    risk_at: Mapped[datetime | None] = mapped_column(TZ, Computed(RISK_SQL, persisted=True))
 
     __table_args__ = (
         Index(
@@ -81,7 +92,8 @@ class Ticket(Base):
             postgresql_where=text("next_check_at IS NOT NULL"),
         ),
         Index("ix_tickets_deadline_at_id", "deadline_at", "id"),
-        Index("ix_tickets_config_version", "config_version"),
+        Index("ix_tickets_breach_at", "breach_at"),
+        Index("ix_tickets_risk_at", "risk_at"),
     )
 
 

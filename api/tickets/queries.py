@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidInput, problem
@@ -17,31 +17,21 @@ from api.tickets.models import Ticket, TicketSnapshot
 SlaStateFilter = Literal["ok", "at_risk", "breached"]
 
 
-def _reached(column: Any, now: datetime) -> ColumnElement[bool]:
-    return func.coalesce(column <= now, false())
+def _passed(column: Any, now: datetime) -> ColumnElement[bool]:
+    return and_(column.is_not(None), column <= now)
 
 
-def breached_condition(now: datetime) -> ColumnElement[bool]:
-    """Tickets with a clock past its due instant."""
-    return or_(_reached(Ticket.response_due_at, now), _reached(Ticket.resolution_due_at, now))
-
-
-def at_risk_condition(now: datetime) -> ColumnElement[bool]:
-    """Tickets not breached whose running or paused clock passed its alert instant."""
-    alerted = or_(
-        and_(Ticket.response_phase != "stopped", _reached(Ticket.response_alert_at, now)),
-        and_(Ticket.resolution_phase != "stopped", _reached(Ticket.resolution_alert_at, now)),
-    )
-    return and_(not_(breached_condition(now)), alerted)
+def _pending(column: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(column.is_(None), column > now)
 
 
 def sla_state_condition(state: SlaStateFilter, now: datetime) -> ColumnElement[bool]:
-    """The WHERE clause of one SLA state."""
+    """The WHERE clause of one SLA state, on the indexed breach_at and risk_at columns."""
     if state == "breached":
-        return breached_condition(now)
+        return _passed(Ticket.breach_at, now)
     if state == "at_risk":
-        return at_risk_condition(now)
-    return and_(not_(breached_condition(now)), not_(at_risk_condition(now)))
+        return and_(_passed(Ticket.risk_at, now), _pending(Ticket.breach_at, now))
+    return and_(_pending(Ticket.risk_at, now), _pending(Ticket.breach_at, now))
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
