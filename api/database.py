@@ -102,4 +102,6 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client that was told "stored" can
+# read it back at once, and a failed commit answers an error instead of a success already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

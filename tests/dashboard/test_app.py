@@ -126,3 +126,12 @@ def test_every_page_shows_a_banner_not_a_stack_trace_while_the_api_is_down(
         test = app(page) if page else app()
         assert not test.exception
         assert any("not reachable" in error.value for error in test.error)
+
+
+def test_a_snapshot_is_committed_before_its_success_is_answered(live_api: str) -> None:
+    session = requests.Session()
+    now = datetime.now(UTC)
+    for n in range(40):
+        ticket_id = f"read-own-write-{n}"
+        assert session.post(f"{live_api}/tickets", json=snapshot_json(ticket_id, created_at=now), timeout=10).ok
+        assert requests.get(f"{live_api}/tickets/{ticket_id}", timeout=10).status_code == 200
