@@ -7,6 +7,7 @@ from typing import Any
 
 from api.sla import policy
 from api.sla_config.schema import SlaConfig
+from api.tickets.statuses import STATUS_RANK
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +26,11 @@ class Snapshot:
         """Everything but the key, to tell duplicates from conflicts."""
         return (self.priority, self.customer_tier, self.created_at, self.status, self.first_response_at)
 
-    def rank(self) -> tuple[int, str, str, str, str, str]:
+    def rank(self) -> tuple[int, str, str, str, str]:
         """A total order on snapshots of one instant: the later status wins, then the content."""
-        from api.tickets.statuses import STATUS_RANK
-
         first_response = self.first_response_at.isoformat() if self.first_response_at else ""
         return (
             STATUS_RANK[self.status],
-            self.status,
             self.priority,
             self.customer_tier,
             self.created_at.isoformat(),

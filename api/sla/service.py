@@ -189,8 +189,10 @@ def recompute_chunk(session: Session, *, active: ActiveConfig, limit: int = RECO
     same_timeline = _same_timeline_versions(session, active)
     params = {"version": active.version, "same_timeline_versions": same_timeline, "limit": limit}
     rows = session.execute(RECOMPUTE, {**params, "targets": _targets_document(active)}).all()
-    replay = [row.id for row in rows if row.needs_history]
+    other_timeline: list[str] = []
     if len(rows) < limit:
-        replay += list(session.execute(STALE_OTHER_TIMELINE, {**params, "limit": limit - len(rows)}).scalars())
-    tickets_service.replan(session, ticket_ids=replay, active=active)
-    return len(rows) + len(replay) - len([row for row in rows if row.needs_history])
+        other_timeline = list(session.execute(STALE_OTHER_TIMELINE, {**params, "limit": limit - len(rows)}).scalars())
+    tickets_service.replan(
+        session, ticket_ids=[row.id for row in rows if row.needs_history] + other_timeline, active=active
+    )
+    return len(rows) + len(other_timeline)
