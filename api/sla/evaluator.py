@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import clock
 from api.sla import service
 from api.sla_config.store import ActiveConfig, ConfigStore
+from api.tickets import counts
 from api.tickets.service import WAKEUP_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,15 @@ class EvaluatorStatus:
     last_pass_recorded: int = 0
     last_pass_seconds: float = 0.0
     passes: int = 0
+
+
+@dataclass
+class _Walk:
+    """Where the walk moving open tickets to a config version stands, and how many it moved."""
+
+    version: int = 0
+    after: str = ""
+    moved: int = 0
 
 
 class Evaluator:
@@ -69,6 +79,7 @@ class Evaluator:
         # scan of the open tickets, too dear for every pass.
         self._stale_possible = threading.Event()
         self._stale_possible.set()
+        self._walk = _Walk()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._leader_thread = threading.Thread(target=self._lead, name="sla-leader", daemon=True)
         self.status = EvaluatorStatus()
@@ -128,7 +139,19 @@ class Evaluator:
     def _sweep(self) -> None:
         """The safety-net pass: also looks for tickets left on another config version."""
         self._stale_possible.set()
+        self.fold_counts()
         self.run_pass()
+
+    def fold_counts(self) -> None:
+        """Fold the ticket count deltas appended since the last sweep into one row per segment."""
+        if not self.status.is_leader:
+            return
+        try:
+            with self._sessions() as session:
+                counts.fold(session)
+                session.commit()
+        except Exception:  # counts stay correct unfolded; the next sweep tries again
+            logger.exception("folding ticket counts failed")
 
     def run_pass(self) -> None:
         """One pass: record what fell due, move open tickets to a new config, then plan the next wake."""
@@ -160,11 +183,7 @@ class Evaluator:
         if self._stale_possible.is_set():
             with self._sessions() as session:
                 while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
-                    moved = service.recompute_chunk(session, active=active)
-                    session.commit()
-                    if moved == 0:
-                        if self._store.active.version == active.version:
-                            self._stale_possible.clear()
+                    if self._walk_to(session, active):
                         break
                     recorded += self._fire_all(clock.utc_now())
                 else:
@@ -176,6 +195,24 @@ class Evaluator:
         if recorded:
             logger.info("recorded %s SLA events in %.3f s", recorded, self.status.last_pass_seconds)
         return more_stale
+
+    def _walk_to(self, session: Session, active: ActiveConfig) -> bool:
+        """Move one chunk of open tickets to `active`; True once a whole walk found none left to move."""
+        walk = self._walk
+        if walk.version != active.version:
+            walk.version, walk.after, walk.moved = active.version, "", 0
+        result = service.recompute_chunk(session, active=active, after=walk.after)
+        session.commit()
+        walk.moved += result.moved
+        if result.next_after is not None:
+            walk.after = result.next_after
+            return False
+        # A walk that moved tickets may have skipped some a writer held locked: walk once more.
+        done = walk.moved == 0
+        walk.after, walk.moved = "", 0
+        if done and self._store.active.version == active.version:
+            self._stale_possible.clear()
+        return done
 
     def _fire_all(self, now: datetime) -> int:
         with self._sessions() as session:

@@ -16,33 +16,8 @@ from api.sla.schemas import (
     SegmentSummary,
     StateCounts,
 )
+from api.tickets import counts
 from api.tickets.queries import decode_cursor, encode_cursor
-
-SUMMARY_BY_SEGMENT = text("""
-    WITH t AS (
-        SELECT priority, customer_tier,
-               status NOT IN ('resolved', 'closed') AS is_open,
-               coalesce(breach_at <= :now, false) AS breached,
-               coalesce(risk_at <= :now, false) AS alerted,
-               response_phase = 'stopped' AND response_due_at IS NULL AS response_met,
-               coalesce(response_due_at <= :now, false) AS response_breached,
-               resolution_phase = 'stopped' AND resolution_due_at IS NULL AS resolution_met,
-               coalesce(resolution_due_at <= :now, false) AS resolution_breached
-        FROM tickets
-    )
-    SELECT priority, customer_tier,
-           count(*) AS total,
-           count(*) FILTER (WHERE is_open) AS open,
-           count(*) FILTER (WHERE is_open AND breached) AS breached,
-           count(*) FILTER (WHERE is_open AND alerted AND NOT breached) AS at_risk,
-           count(*) FILTER (WHERE response_met) AS response_met,
-           count(*) FILTER (WHERE response_breached) AS response_breached,
-           count(*) FILTER (WHERE resolution_met) AS resolution_met,
-           count(*) FILTER (WHERE resolution_breached) AS resolution_breached
-    FROM t
-    GROUP BY priority, customer_tier
-    ORDER BY priority, customer_tier
-""")
 
 EVENTS_BY_HOUR = text("""
     SELECT date_trunc('hour', detected_at) AS hour,
@@ -102,13 +77,13 @@ def list_events(
 
 
 def summary(session: Session, *, now: datetime) -> DashboardSummary:
-    """Counts by SLA state and by priority x tier, compliance per clock, events of the last 24 h."""
+    """Counts by SLA state (as recorded events tell it) and by priority x tier, compliance, events of the last 24 h."""
     segments = []
     totals = StateCounts()
     total_tickets = open_tickets = 0
     met = {"response": 0, "resolution": 0}
     breached = {"response": 0, "resolution": 0}
-    for row in session.execute(SUMMARY_BY_SEGMENT, {"now": now}):
+    for row in session.execute(counts.SEGMENT_COUNTS):
         total_tickets += row.total
         open_tickets += row.open
         totals.breached += row.breached

@@ -80,15 +80,20 @@ def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
     return f"CASE WHEN t.{clock}_phase = 'running' AND x.{threshold} > t.{clock}_elapsed_us THEN {running} END"
 
 
+# A walk over the open tickets in id order, so each chunk continues where the last stopped instead of
+# scanning again past the tickets already moved. Rows locked by a writer are skipped: the next walk
+# catches them.
+STALE_CHUNK = text(f"""
+    SELECT id, config_version = ANY(:same_timeline_versions) AS same_timeline
+    FROM tickets
+    WHERE id > :after AND config_version <> :version AND {OPEN_STATUSES_SQL}
+    ORDER BY id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+""")
+
 RECOMPUTE = text(f"""
-    WITH stale AS (
-        SELECT id FROM tickets
-        WHERE (config_version < :version OR config_version > :version)
-          AND config_version = ANY(:same_timeline_versions)
-          AND {OPEN_STATUSES_SQL}
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
-    ), x AS (
+    WITH x AS (
         SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS x (
             priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
             resolution_target_us bigint, resolution_alert_us bigint)
@@ -101,18 +106,10 @@ RECOMPUTE = text(f"""
         resolution_target_us = x.resolution_target_us,
         resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
         resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
-    FROM stale, x
-    WHERE t.id = stale.id AND x.priority = t.priority AND x.customer_tier = t.customer_tier
+    FROM x
+    WHERE t.id BETWEEN :first AND :last AND t.id = ANY(:ids)
+      AND x.priority = t.priority AND x.customer_tier = t.customer_tier
     RETURNING t.id, x.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
-""")
-
-STALE_OTHER_TIMELINE = text(f"""
-    SELECT id FROM tickets
-    WHERE (config_version < :version OR config_version > :version)
-      AND NOT (config_version = ANY(:same_timeline_versions))
-      AND {OPEN_STATUSES_SQL}
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
 """)
 
 
@@ -179,20 +176,43 @@ def _same_timeline_versions(session: Session, active: ActiveConfig) -> list[int]
     return [version for version, document in versions if sorted(document.get("pause_statuses", [])) == pause]
 
 
-def recompute_chunk(session: Session, *, active: ActiveConfig, limit: int = RECOMPUTE_CHUNK) -> int:
-    """Move up to `limit` open tickets to the deadlines of the active config; the caller commits.
+@dataclass(frozen=True, slots=True)
+class RecomputeResult:
+    """What one chunk of a walk over the open tickets moved, and where the walk goes on."""
+
+    moved: int
+    next_after: str | None
+
+
+def recompute_chunk(
+    session: Session, *, active: ActiveConfig, after: str = "", limit: int = RECOMPUTE_CHUNK
+) -> RecomputeResult:
+    """Move up to `limit` open tickets with ids after `after` to the active config; the caller commits.
 
     Targets change set-based in one UPDATE from the stored clock summary. Only tickets whose
     resolution clock crossed a new threshold in an earlier interval, or whose version paused on
-    other statuses, are replanned from their history.
+    other statuses, are replanned from their history. `next_after` is None once the walk is done.
     """
     same_timeline = _same_timeline_versions(session, active)
-    params = {"version": active.version, "same_timeline_versions": same_timeline, "limit": limit}
-    rows = session.execute(RECOMPUTE, {**params, "targets": _targets_document(active)}).all()
-    other_timeline: list[str] = []
-    if len(rows) < limit:
-        other_timeline = list(session.execute(STALE_OTHER_TIMELINE, {**params, "limit": limit - len(rows)}).scalars())
-    tickets_service.replan(
-        session, ticket_ids=[row.id for row in rows if row.needs_history] + other_timeline, active=active
-    )
-    return len(rows) + len(other_timeline)
+    stale = session.execute(
+        STALE_CHUNK,
+        {"version": active.version, "same_timeline_versions": same_timeline, "after": after, "limit": limit},
+    ).all()
+    if not stale:
+        return RecomputeResult(moved=0, next_after=None)
+    same = [row.id for row in stale if row.same_timeline]
+    replanned = [row.id for row in stale if not row.same_timeline]
+    if same:
+        rows = session.execute(
+            RECOMPUTE,
+            {
+                "version": active.version,
+                "targets": _targets_document(active),
+                "ids": same,
+                "first": same[0],
+                "last": same[-1],
+            },
+        ).all()
+        replanned += [row.id for row in rows if row.needs_history]
+    tickets_service.replan(session, ticket_ids=replanned, active=active)
+    return RecomputeResult(moved=len(stale), next_after=stale[-1].id if len(stale) == limit else None)

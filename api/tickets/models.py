@@ -6,7 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Computed,
     DateTime,
-    ForeignKey,
+    Identity,
     Index,
     Integer,
     SmallInteger,
@@ -63,7 +63,8 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ)
     first_response_at: Mapped[datetime | None] = mapped_column(TZ)
     received_at: Mapped[datetime] = mapped_column(TZ)
-    config_version: Mapped[int] = mapped_column(Integer, ForeignKey("sla_config_versions.version"))
+    # No foreign key: moving a million open tickets to a new config rewrites this on each of them.
+    config_version: Mapped[int] = mapped_column(Integer)
 
     response_phase: Mapped[str] = mapped_column(Text)
     response_elapsed_us: Mapped[int] = mapped_column(BigInteger)
@@ -112,3 +113,24 @@ class TicketSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     first_response_at: Mapped[datetime | None] = mapped_column(TZ)
     received_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class TicketCountDelta(Base):
+    """A change to the ticket counts of one priority x tier, appended by triggers on `tickets`.
+
+    The counts of a segment are the sum of its rows; the evaluator folds them into one row now and then.
+    """
+
+    __tablename__ = "ticket_counts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    priority: Mapped[str] = mapped_column(Text)
+    customer_tier: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(BigInteger)
+    open: Mapped[int] = mapped_column(BigInteger)
+    breached: Mapped[int] = mapped_column(BigInteger)
+    at_risk: Mapped[int] = mapped_column(BigInteger)
+    response_met: Mapped[int] = mapped_column(BigInteger)
+    response_breached: Mapped[int] = mapped_column(BigInteger)
+    resolution_met: Mapped[int] = mapped_column(BigInteger)
+    resolution_breached: Mapped[int] = mapped_column(BigInteger)

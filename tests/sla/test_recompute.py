@@ -26,9 +26,11 @@ def _clock_columns(sessions: sessionmaker[Session]) -> dict[str, dict[str, Any]]
 
 def _recompute_all(sessions: sessionmaker[Session], store: ConfigStore) -> None:
     with sessions() as session:
-        while sla_service.recompute_chunk(session, active=store.active):
+        after: str | None = ""
+        while after is not None:
+            result = sla_service.recompute_chunk(session, active=store.active, after=after, limit=7)
             session.commit()
-        session.commit()
+            after = result.next_after
 
 
 def _replan_all(sessions: sessionmaker[Session], store: ConfigStore) -> None:
