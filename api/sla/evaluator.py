@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 7_306_241_000
 PASS_TIME_BUDGET_SECONDS = 1.0
+WALK_RECENT_MARGIN = timedelta(seconds=1)
 # APScheduler drops a run that finds its job's instance limit reached, and with it the wake-up;
 # the pass lock, not this limit, is what keeps passes from overlapping.
 WAKE_JOB_INSTANCES = 4
@@ -52,6 +53,13 @@ class _Walk:
     version: int = 0
     after: str = ""
     moved: int = 0
+    started_at: datetime | None = None
+
+    def recent(self, now: datetime) -> datetime:
+        """Events due after this instant are recorded while the walk goes on: those due since it began."""
+        if self.started_at is None:
+            self.started_at = now
+        return self.started_at - WALK_RECENT_MARGIN
 
 
 class Evaluator:
@@ -178,14 +186,19 @@ class Evaluator:
         started = time.monotonic()
         active = self._store.active
         now = clock.utc_now()
-        recorded = self._fire_all(now)
+        walking = self._stale_possible.is_set()
+        # While a walk moves open tickets to another config, only what falls due meanwhile is
+        # recorded between its chunks. What the new deadlines made overdue waits for the walk's
+        # end, so that the new deadlines are all in force first.
+        recorded = self._fire_all(now, since=self._walk.recent(now) if walking else None)
         more_stale = False
-        if self._stale_possible.is_set():
+        if walking:
             with self._sessions() as session:
                 while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
                     if self._walk_to(session, active):
+                        recorded += self._fire_all(clock.utc_now())
                         break
-                    recorded += self._fire_all(clock.utc_now())
+                    recorded += self._fire_all(clock.utc_now(), since=self._walk.recent(now))
                 else:
                     more_stale = True
         self.status.last_pass_at = now
@@ -200,7 +213,7 @@ class Evaluator:
         """Move one chunk of open tickets to `active`; True once a whole walk found none left to move."""
         walk = self._walk
         if walk.version != active.version:
-            walk.version, walk.after, walk.moved = active.version, "", 0
+            walk.version, walk.after, walk.moved, walk.started_at = active.version, "", 0, None
         result = service.recompute_chunk(session, active=active, after=walk.after)
         session.commit()
         walk.moved += result.moved
@@ -209,14 +222,14 @@ class Evaluator:
             return False
         # A walk that moved tickets may have skipped some a writer held locked: walk once more.
         done = walk.moved == 0
-        walk.after, walk.moved = "", 0
+        walk.after, walk.moved, walk.started_at = "", 0, None
         if done and self._store.active.version == active.version:
             self._stale_possible.clear()
         return done
 
-    def _fire_all(self, now: datetime) -> int:
+    def _fire_all(self, now: datetime, since: datetime | None = None) -> int:
         with self._sessions() as session:
-            return service.record_due(session, now=now)
+            return service.record_due(session, now=now, since=since)
 
     def _schedule_next(self) -> None:
         if self._stopping.is_set():

@@ -7,7 +7,7 @@ NOTHING on (ticket, clock, kind): two passes that overlap can never record an ev
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,12 +19,13 @@ from api.sla_config.store import ActiveConfig
 from api.tickets import service as tickets_service
 
 FIRE_CHUNK = 5_000
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 RECOMPUTE_CHUNK = 20_000
 
 FIRE_DUE = text("""
     WITH due AS (
         SELECT id FROM tickets
-        WHERE next_check_at <= :now
+        WHERE next_check_at <= :now AND next_check_at > :since
         ORDER BY next_check_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
@@ -121,16 +122,17 @@ class FireResult:
     recorded: int
 
 
-def fire_due(session: Session, *, now: datetime, limit: int = FIRE_CHUNK) -> FireResult:
+def fire_due(session: Session, *, now: datetime, since: datetime | None = None, limit: int = FIRE_CHUNK) -> FireResult:
     """Record every event due by `now` for up to `limit` tickets; the caller commits."""
-    row = session.execute(FIRE_DUE, {"now": now, "limit": limit}).one()
+    row = session.execute(FIRE_DUE, {"now": now, "since": since or EARLIEST, "limit": limit}).one()
     return FireResult(examined=row.examined, recorded=row.recorded)
 
 
-def record_due(session: Session, *, now: datetime) -> int:
-    """Record every event due by `now`, committing chunk by chunk; returns how many were recorded.
+def record_due(session: Session, *, now: datetime, since: datetime | None = None) -> int:
+    """Record every event due by `now` (of tickets whose next check is after `since`), chunk by chunk.
 
-    When nothing is due the pass is one index lookup of the earliest pending deadline.
+    Returns how many were recorded. When nothing is due the pass is one index lookup of the
+    earliest pending deadline.
     """
     upcoming = next_check_at(session)
     if upcoming is None or upcoming > now:
@@ -138,7 +140,7 @@ def record_due(session: Session, *, now: datetime) -> int:
         return 0
     recorded = 0
     while True:
-        result = fire_due(session, now=now)
+        result = fire_due(session, now=now, since=since)
         session.commit()
         recorded += result.recorded
         if result.examined < FIRE_CHUNK:

@@ -148,9 +148,9 @@ def test_a_stream_of_thresholds_falling_due_is_recorded_each_within_a_second_eve
     # Passes as slow as over a million tickets, so wake-ups keep arriving while one runs.
     record_due = sla_service.record_due
 
-    def slow_record_due(session: Session, *, now: datetime) -> int:
+    def slow_record_due(session: Session, *, now: datetime, since: datetime | None = None) -> int:
         time.sleep(0.3)
-        return record_due(session, now=now)
+        return record_due(session, now=now, since=since)
 
     monkeypatch.setattr(sla_service, "record_due", slow_record_due)
     leader = start_evaluator()
