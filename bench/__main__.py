@@ -10,8 +10,9 @@ import os
 import platform
 import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bench import harness, workloads
+from bench import harness, profiling, workloads
 
 SIZES = {
     "tiny": {
@@ -79,8 +80,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     parser.add_argument("--tiny", action="store_true", help="smallest sizes, to check the scripts still work")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const=str(profiling.PROFILES),
+        metavar="FOLDER",
+        help="sample the API with py-spy and write where its time went to FOLDER (default bench/results/profiles)",
+    )
     parser.add_argument("--output", default=str(harness.ROOT / "bench" / "results" / "latest.md"))
     args = parser.parse_args()
+    profiling.OUTPUT["folder"] = Path(args.profile) if args.profile else None
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
     rows: list[workloads.Row] = []

@@ -20,7 +20,7 @@ from api.sla_config.store import ActiveConfig, ConfigStore
 from api.tickets import service as tickets_service
 from api.tickets.models import Ticket, TicketSnapshot
 from api.tickets.schemas import SnapshotIn
-from bench import harness
+from bench import harness, profiling
 from bench.data import batches, snapshot_stream
 
 
@@ -60,7 +60,7 @@ def ingest_batches(snapshot_count: int, naive_count: int) -> list[Row]:
     bodies = [orjson.dumps(batch) for batch in batches(stream, 1000)]
 
     url = harness.fresh_database("bench_ingest_http")
-    with harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api:
+    with harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api, profiling.profiled(api.pid, "ingest-batches"):
         result = harness.run_clients(4, bodies, lambda s, b: _post_ok(s, f"{api.base}/tickets", b))
     http_rate = snapshot_count / result.seconds
 
@@ -179,7 +179,10 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
     url = harness.fresh_database("bench_single")
     bare_url = harness.fresh_database("bench_bare")
     if shutil.which("wrk"):
-        with harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api:
+        with (
+            harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api,
+            profiling.profiled(api.pid, "ingest-single"),
+        ):
             rate, p99 = _wrk(api.base, seconds)
         with harness.api_process(bare_url, app="bench.bare_app:app") as bare_api:
             bare_rate, bare_p99 = _wrk(bare_api.base, seconds)
@@ -391,9 +394,12 @@ def config_change(open_count: int) -> list[Row]:
     ):
         _wait_leading(api.base)
         version = connection.execute("SELECT max(version) FROM sla_config_versions").fetchone()[0]  # type: ignore[index]
-        with harness.Sampler(
-            lambda s: _get_ok(s, f"{api.base}/tickets/B-{int(time.time() * 1000) % open_count + 1}")
-        ) as sampler:
+        with (
+            profiling.profiled(api.pid, "config-change"),
+            harness.Sampler(
+                lambda s: _get_ok(s, f"{api.base}/tickets/B-{int(time.time() * 1000) % open_count + 1}")
+            ) as sampler,
+        ):
             started = time.perf_counter()
             config.write_text(config.read_text().replace("900,", "600,").replace("86400", "72000"))
             # The evaluator moves tickets in id order: look for a stale one from the last seen, so the
@@ -460,7 +466,11 @@ def api_during_pass(open_count: int, due_count: int) -> list[Row]:
             time.sleep(5)
     with harness.api_process(url) as api:
         api_base[:] = [api.base]
-        with harness.Sampler(read) as busy_reads, harness.Sampler(write) as busy_writes:
+        with (
+            profiling.profiled(api.pid, "api-during-pass"),
+            harness.Sampler(read) as busy_reads,
+            harness.Sampler(write) as busy_writes,
+        ):
             deadline = time.monotonic() + 300
             while _event_count(url) < due_count and time.monotonic() < deadline:
                 time.sleep(0.1)

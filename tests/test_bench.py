@@ -1,4 +1,4 @@
-"""The benchmark scripts keep working: `python -m bench --tiny` runs every workload end to end.
+"""The benchmark scripts keep working: `python -m bench --tiny --profile` runs every workload end to end.
 
 Timings are not asserted here; benchmarks are measured by `python -m bench`, not by tests.
 """
@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) -> None:
     output = tmp_path / "results.md"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny", "--output", str(output)],
+        [sys.executable, "-m", "bench", "--tiny", "--output", str(output), "--profile", str(tmp_path / "profiles")],
         cwd=ROOT,
         env={**os.environ, "BENCH_DATABASE_URL": server_url},
         capture_output=True,
@@ -41,3 +41,6 @@ def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) 
     ):
         assert figure in table, figure
     assert "| figure | value | unit | baseline (same run) | ratio | goal | met |" in table
+    for name in ("ingest-batches", "ingest-single", "config-change", "api-during-pass"):
+        profile = (tmp_path / "profiles" / f"{name}.md").read_text()
+        assert "CPU used meanwhile: API process" in profile, name

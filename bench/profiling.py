@@ -1,0 +1,135 @@
+"""Where a workload's time goes: py-spy samples of the API process and the CPU each side used.
+
+Enabled with `python -m bench --profile [FOLDER]`: each profiled workload writes a summary to
+FOLDER/<name>.md (bench/results/profiles by default).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "bench" / "results" / "profiles"
+# Where summaries go; None while profiling is off.
+OUTPUT: dict[str, Path | None] = {"folder": None}
+FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
+
+
+def _postgres_cpu_seconds() -> float:
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in {"postgres", "postmaster"}:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def _short(frame: str) -> str:
+    match = FRAME.match(frame)
+    if not match:
+        return frame
+    path = match["file"]
+    for marker in ("site-packages/", str(ROOT) + "/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{match['function']} ({path})"
+
+
+def summarize(raw: str, name: str, wall: float, api_cpu: float, postgres_cpu: float) -> str:
+    """A Markdown summary of py-spy's collapsed stacks and the CPU split."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_short(frame) for frame in stack.split(";") if not frame.startswith("thread (") and frame]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    lines = [
+        f"# Profile: {name}",
+        "",
+        f"Wall {wall:.1f} s. CPU used meanwhile: API process {api_cpu:.1f} s ({api_cpu / wall:.2f} cores), "
+        f"PostgreSQL processes {postgres_cpu:.1f} s ({postgres_cpu / wall:.2f} cores), on {os.cpu_count()} cores.",
+        "",
+        f"py-spy samples of the API process while running Python or C code (idle threads left out): {total}.",
+        "",
+        "## Own time, top 20",
+        "",
+        "| share | function |",
+        "|---|---|",
+        *(f"| {count / total:.1%} | `{frame}` |" for frame, count in own.most_common(20)),
+        "",
+        "## The service's own functions, inclusive time, top 20",
+        "",
+        "| share | function |",
+        "|---|---|",
+        *(
+            f"| {count / total:.1%} | `{frame}` |"
+            for frame, count in [item for item in inclusive.most_common() if "(api/" in item[0]][:20]
+        ),
+        "",
+    ]
+    return "\n".join(lines) if total else f"# Profile: {name}\n\nNo samples.\n"
+
+
+@contextmanager
+def profiled(pid: int, name: str) -> Iterator[None]:
+    """Sample process `pid` with py-spy while the block runs, when profiling is on."""
+    folder = OUTPUT["folder"]
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        raw_path = Path(scratch) / "raw.txt"
+        spy = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--output",
+                str(raw_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        api = psutil.Process(pid)
+        api_before = sum(api.cpu_times()[:2])
+        postgres_before = _postgres_cpu_seconds()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            wall = time.perf_counter() - started
+            api_cpu = sum(api.cpu_times()[:2]) - api_before
+            postgres_cpu = _postgres_cpu_seconds() - postgres_before
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            raw = raw_path.read_text() if raw_path.exists() else ""
+            (folder / f"{name}.md").write_text(summarize(raw, name, wall, api_cpu, postgres_cpu))
