@@ -51,7 +51,29 @@ def server_url(data_dir: Path) -> str:
     _forget_dead_processes(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     _servers.append(server)
-    return str(server.get_uri())
+    url = str(server.get_uri())
+    _tune(url)
+    return url
+
+
+# Settings that take effect on reload. The default max_wal_size (1 GB) forces checkpoints, and with
+# them full-page images of every page touched next, in the middle of a config change that rewrites
+# a million tickets; a larger work_mem keeps its hash of a chunk in memory.
+RELOADABLE_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "work_mem": "32MB"}
+
+
+def _tune(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        current: dict[str, str] = dict(
+            connection.execute(
+                "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name", (list(RELOADABLE_SETTINGS),)
+            ).fetchall()
+        )
+        if current == RELOADABLE_SETTINGS:
+            return
+        for name, value in RELOADABLE_SETTINGS.items():
+            connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        connection.execute("SELECT pg_reload_conf()")
 
 
 def start(data_dir: Path) -> str:

@@ -48,7 +48,7 @@ def _short(frame: str) -> str:
     return f"{match['function']} ({path})"
 
 
-def summarize(raw: str, name: str, wall: float, api_cpu: float, postgres_cpu: float) -> str:
+def summarize(raw: str, name: str, wall: float, api_cpu: tuple[float, float], postgres_cpu: float) -> str:
     """A Markdown summary of py-spy's collapsed stacks and the CPU split."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -68,10 +68,11 @@ def summarize(raw: str, name: str, wall: float, api_cpu: float, postgres_cpu: fl
     lines = [
         f"# Profile: {name}",
         "",
-        f"Wall {wall:.1f} s. CPU used meanwhile: API process {api_cpu:.1f} s ({api_cpu / wall:.2f} cores), "
+        f"Wall {wall:.1f} s. CPU used meanwhile: API process {sum(api_cpu):.1f} s ({sum(api_cpu) / wall:.2f} cores; "
+        f"{api_cpu[0]:.1f} s user, {api_cpu[1]:.1f} s system), "
         f"PostgreSQL processes {postgres_cpu:.1f} s ({postgres_cpu / wall:.2f} cores), on {os.cpu_count()} cores.",
         "",
-        f"py-spy samples of the API process while running Python or C code (idle threads left out): {total}.",
+        f"py-spy samples of the API process, of the thread holding the GIL (Python at work): {total}.",
         "",
         "## Own time, top 20",
         "",
@@ -113,6 +114,7 @@ def profiled(pid: int, name: str) -> Iterator[None]:
                 "--rate",
                 "250",
                 "--nonblocking",
+                "--gil",
                 "--output",
                 str(raw_path),
             ],
@@ -120,16 +122,17 @@ def profiled(pid: int, name: str) -> Iterator[None]:
             stderr=subprocess.DEVNULL,
         )
         api = psutil.Process(pid)
-        api_before = sum(api.cpu_times()[:2])
+        api_before = api.cpu_times()
         postgres_before = _postgres_cpu_seconds()
         started = time.perf_counter()
         try:
             yield
         finally:
             wall = time.perf_counter() - started
-            api_cpu = sum(api.cpu_times()[:2]) - api_before
+            api_after = api.cpu_times()
+            api_user, api_system = api_after.user - api_before.user, api_after.system - api_before.system
             postgres_cpu = _postgres_cpu_seconds() - postgres_before
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
             raw = raw_path.read_text() if raw_path.exists() else ""
-            (folder / f"{name}.md").write_text(summarize(raw, name, wall, api_cpu, postgres_cpu))
+            (folder / f"{name}.md").write_text(summarize(raw, name, wall, (api_user, api_system), postgres_cpu))

@@ -80,6 +80,17 @@ def test_the_api_waits_for_a_healthy_db_and_the_dashboard_for_a_healthy_api(comp
     assert raw["services"]["dashboard"]["environment"]["SLA_API_URL"] == "http://api:8000"
 
 
+def test_the_compose_database_gets_the_settings_the_embedded_one_gets() -> None:
+    from api.embedded_postgres import RELOADABLE_SETTINGS
+
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    command = raw["services"]["db"]["command"]
+
+    assert command[0] == "postgres"
+    assert dict(option.split("=", 1) for option in command[2::2]) == RELOADABLE_SETTINGS
+    assert set(command[1::2]) == {"-c"}
+
+
 def test_the_config_folder_is_mounted_read_only_and_the_database_keeps_a_named_volume() -> None:
     raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
     api = raw["services"]["api"]

@@ -11,6 +11,7 @@ only the safety net.
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 7_306_241_000
 PASS_TIME_BUDGET_SECONDS = 1.0
 WALK_RECENT_MARGIN = timedelta(seconds=1)
+# Moving tickets to a new config walks this many id ranges at once, each on its own connection,
+# so that PostgreSQL can use both cores of a small machine.
+WALK_LANES = 2
 # APScheduler drops a run that finds its job's instance limit reached, and with it the wake-up;
 # the pass lock, not this limit, is what keeps passes from overlapping.
 WAKE_JOB_INSTANCES = 4
@@ -47,11 +51,20 @@ class EvaluatorStatus:
 
 
 @dataclass
+class _Lane:
+    """One id range of a walk: (after, upto], and whether it is walked to its end."""
+
+    after: str
+    upto: str | None
+    done: bool = False
+
+
+@dataclass
 class _Walk:
     """Where the walk moving open tickets to a config version stands, and how many it moved."""
 
     version: int = 0
-    after: str = ""
+    lanes: list[_Lane] = field(default_factory=list)
     moved: int = 0
     started_at: datetime | None = None
 
@@ -88,6 +101,7 @@ class Evaluator:
         self._stale_possible = threading.Event()
         self._stale_possible.set()
         self._walk = _Walk()
+        self._lane_pool = ThreadPoolExecutor(max_workers=WALK_LANES, thread_name_prefix="sla-walk")
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._leader_thread = threading.Thread(target=self._lead, name="sla-leader", daemon=True)
         self.status = EvaluatorStatus()
@@ -118,6 +132,7 @@ class Evaluator:
         self._leader_thread.join(timeout=5)
         if self._pass_lock.acquire(timeout=30):
             self._pass_lock.release()
+        self._lane_pool.shutdown(wait=False)
 
     def is_alive(self) -> bool:
         """Whether the leadership loop is running and recently reported."""
@@ -193,14 +208,13 @@ class Evaluator:
         recorded = self._fire_all(now, since=self._walk.recent(now) if walking else None)
         more_stale = False
         if walking:
-            with self._sessions() as session:
-                while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
-                    if self._walk_to(session, active):
-                        recorded += self._fire_all(clock.utc_now())
-                        break
-                    recorded += self._fire_all(clock.utc_now(), since=self._walk.recent(now))
-                else:
-                    more_stale = True
+            while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
+                if self._walk_to(active):
+                    recorded += self._fire_all(clock.utc_now())
+                    break
+                recorded += self._fire_all(clock.utc_now(), since=self._walk.recent(now))
+            else:
+                more_stale = True
         self.status.last_pass_at = now
         self.status.last_pass_recorded = recorded
         self.status.last_pass_seconds = time.monotonic() - started
@@ -209,23 +223,32 @@ class Evaluator:
             logger.info("recorded %s SLA events in %.3f s", recorded, self.status.last_pass_seconds)
         return more_stale
 
-    def _walk_to(self, session: Session, active: ActiveConfig) -> bool:
-        """Move one chunk of open tickets to `active`; True once a whole walk found none left to move."""
+    def _walk_to(self, active: ActiveConfig) -> bool:
+        """Move one chunk of open tickets per lane to `active`; True once a whole walk found none to move."""
         walk = self._walk
-        if walk.version != active.version:
-            walk.version, walk.after, walk.moved, walk.started_at = active.version, "", 0, None
-        result = service.recompute_chunk(session, active=active, after=walk.after)
-        session.commit()
-        walk.moved += result.moved
-        if result.next_after is not None:
-            walk.after = result.next_after
+        if walk.version != active.version or not walk.lanes:
+            with self._sessions() as session:
+                bounds = ["", *service.walk_splits(session, WALK_LANES)]
+            walk.version, walk.moved, walk.started_at = active.version, 0, None
+            walk.lanes = [_Lane(after, upto) for after, upto in zip(bounds, [*bounds[1:], None], strict=True)]
+        pending = [lane for lane in walk.lanes if not lane.done]
+        walk.moved += sum(self._lane_pool.map(lambda lane: self._walk_lane(lane, active), pending))
+        if not all(lane.done for lane in walk.lanes):
             return False
         # A walk that moved tickets may have skipped some a writer held locked: walk once more.
         done = walk.moved == 0
-        walk.after, walk.moved, walk.started_at = "", 0, None
+        walk.lanes, walk.moved, walk.started_at = [], 0, None
         if done and self._store.active.version == active.version:
             self._stale_possible.clear()
         return done
+
+    def _walk_lane(self, lane: _Lane, active: ActiveConfig) -> int:
+        with self._sessions() as session:
+            result = service.recompute_chunk(session, active=active, after=lane.after, upto=lane.upto)
+            session.commit()
+        lane.after = result.next_after or lane.after
+        lane.done = result.next_after is None
+        return result.moved
 
     def _fire_all(self, now: datetime, since: datetime | None = None) -> int:
         with self._sessions() as session:

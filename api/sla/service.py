@@ -81,36 +81,42 @@ def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
     return f"CASE WHEN t.{clock}_phase = 'running' AND x.{threshold} > t.{clock}_elapsed_us THEN {running} END"
 
 
-# A walk over the open tickets in id order, so each chunk continues where the last stopped instead of
-# scanning again past the tickets already moved. Rows locked by a writer are skipped: the next walk
-# catches them.
-STALE_CHUNK = text(f"""
-    SELECT id, config_version = ANY(:same_timeline_versions) AS same_timeline
-    FROM tickets
-    WHERE id > :after AND config_version <> :version AND {OPEN_STATUSES_SQL}
-    ORDER BY id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-""")
-
+# One chunk of a walk over the open tickets in id order: each chunk continues where the last
+# stopped instead of scanning again past the tickets already moved. Rows a writer holds locked are
+# skipped; the next walk catches them. The id range bounds the UPDATE's scan of tickets, so the
+# planner walks the primary key instead of hashing the whole table.
 RECOMPUTE = text(f"""
-    WITH x AS (
+    WITH stale AS (
+        SELECT id, config_version = ANY(:same_timeline_versions) AS same_timeline
+        FROM tickets
+        WHERE id > :after AND (CAST(:upto AS text) IS NULL OR id <= :upto)
+          AND config_version <> :version AND {OPEN_STATUSES_SQL}
+        ORDER BY id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), x AS (
         SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS x (
             priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
             resolution_target_us bigint, resolution_alert_us bigint)
+    ), moved AS (
+        UPDATE tickets AS t SET
+            config_version = :version,
+            response_target_us = x.response_target_us,
+            response_alert_at = {_crossing_sql("response", "response_alert_us", single_segment=True)},
+            response_due_at = {_crossing_sql("response", "response_target_us", single_segment=True)},
+            resolution_target_us = x.resolution_target_us,
+            resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
+            resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
+        FROM stale, x
+        WHERE t.id > :after AND t.id <= (SELECT max(id) FROM stale)
+          AND t.id = stale.id AND stale.same_timeline
+          AND x.priority = t.priority AND x.customer_tier = t.customer_tier
+        RETURNING t.id, x.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
     )
-    UPDATE tickets AS t SET
-        config_version = :version,
-        response_target_us = x.response_target_us,
-        response_alert_at = {_crossing_sql("response", "response_alert_us", single_segment=True)},
-        response_due_at = {_crossing_sql("response", "response_target_us", single_segment=True)},
-        resolution_target_us = x.resolution_target_us,
-        resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
-        resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
-    FROM x
-    WHERE t.id BETWEEN :first AND :last AND t.id = ANY(:ids)
-      AND x.priority = t.priority AND x.customer_tier = t.customer_tier
-    RETURNING t.id, x.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
+    SELECT (SELECT count(*) FROM stale) AS examined,
+           (SELECT max(id) FROM stale) AS last_id,
+           ARRAY(SELECT id FROM moved WHERE needs_history
+                 UNION ALL SELECT id FROM stale WHERE NOT same_timeline) AS replanned
 """)
 
 
@@ -178,6 +184,19 @@ def _same_timeline_versions(session: Session, active: ActiveConfig) -> list[int]
     return [version for version, document in versions if sorted(document.get("pause_statuses", [])) == pause]
 
 
+WALK_SPLITS = text("""
+    SELECT id FROM tickets ORDER BY id
+    OFFSET greatest((SELECT reltuples FROM pg_class WHERE oid = 'tickets'::regclass), 0)::bigint * :part / :parts
+    LIMIT 1
+""")
+
+
+def walk_splits(session: Session, parts: int) -> list[str]:
+    """Ids that cut the tickets into `parts` ranges of about equal size (fewer for a small table)."""
+    splits = {session.execute(WALK_SPLITS, {"part": part, "parts": parts}).scalar() for part in range(1, parts)}
+    return sorted(split for split in splits if split is not None)
+
+
 @dataclass(frozen=True, slots=True)
 class RecomputeResult:
     """What one chunk of a walk over the open tickets moved, and where the walk goes on."""
@@ -187,34 +206,22 @@ class RecomputeResult:
 
 
 def recompute_chunk(
-    session: Session, *, active: ActiveConfig, after: str = "", limit: int = RECOMPUTE_CHUNK
+    session: Session, *, active: ActiveConfig, after: str = "", upto: str | None = None, limit: int = RECOMPUTE_CHUNK
 ) -> RecomputeResult:
-    """Move up to `limit` open tickets with ids after `after` to the active config; the caller commits.
+    """Move up to `limit` open tickets with ids in (`after`, `upto`] to the active config; the caller commits.
 
     Targets change set-based in one UPDATE from the stored clock summary. Only tickets whose
     resolution clock crossed a new threshold in an earlier interval, or whose version paused on
     other statuses, are replanned from their history. `next_after` is None once the walk is done.
     """
-    same_timeline = _same_timeline_versions(session, active)
-    stale = session.execute(
-        STALE_CHUNK,
-        {"version": active.version, "same_timeline_versions": same_timeline, "after": after, "limit": limit},
-    ).all()
-    if not stale:
-        return RecomputeResult(moved=0, next_after=None)
-    same = [row.id for row in stale if row.same_timeline]
-    replanned = [row.id for row in stale if not row.same_timeline]
-    if same:
-        rows = session.execute(
-            RECOMPUTE,
-            {
-                "version": active.version,
-                "targets": _targets_document(active),
-                "ids": same,
-                "first": same[0],
-                "last": same[-1],
-            },
-        ).all()
-        replanned += [row.id for row in rows if row.needs_history]
-    tickets_service.replan(session, ticket_ids=replanned, active=active)
-    return RecomputeResult(moved=len(stale), next_after=stale[-1].id if len(stale) == limit else None)
+    params = {
+        "version": active.version,
+        "same_timeline_versions": _same_timeline_versions(session, active),
+        "targets": _targets_document(active),
+        "after": after,
+        "upto": upto,
+        "limit": limit,
+    }
+    chunk = session.execute(RECOMPUTE, params).one()
+    tickets_service.replan(session, ticket_ids=chunk.replanned, active=active)
+    return RecomputeResult(moved=chunk.examined, next_after=chunk.last_id if chunk.examined == limit else None)
