@@ -2,10 +2,12 @@
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from alembic.config import Config
 from fastapi import Depends, Request
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -62,6 +64,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # with the whole pool, and that one request answers 503.
         pool_recycle=1800,
     )
+
+
+def make_ingest_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """Async connections for ingestion, which runs on the event loop without a thread per request.
+
+    Opened by the caller (`await pool.open()`). A connection that died is noticed when its request
+    fails (503) and replaced by the pool; no check on every checkout, which would cost a round trip.
+    """
+    return AsyncConnectionPool(libpq_url(url), min_size=2, max_size=max_size, open=False, timeout=10)
 
 
 def migrate(url: str, revision: str = "head") -> None:

@@ -14,10 +14,12 @@ is down becomes ServiceUnavailable.
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import errors as pg_errors
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
@@ -111,6 +113,25 @@ def install(app: FastAPI) -> None:
             return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
         logger.warning("database unavailable: %s", exc.orig)
         return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+    # The ingestion path talks to psycopg directly, so its errors arrive unwrapped.
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_down_direct(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+            logger.warning("concurrent writes kept conflicting: %s", exc)
+            return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
+        logger.warning("database unavailable: %s", exc)
+        return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        logger.warning("no database connection available: %s", exc)
+        return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+    @app.exception_handler(psycopg.Error)
+    async def _database_error_direct(_: Request, exc: psycopg.Error) -> JSONResponse:
+        logger.exception("database error")
+        return _response(500, "internal_error", "the database refused the operation")
 
     @app.exception_handler(DBAPIError)
     async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:

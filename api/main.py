@@ -78,6 +78,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         database.migrate(url)
         engine = database.make_engine(url)
         sessions = sessionmaker(engine, expire_on_commit=False)
+        ingest_pool = database.make_ingest_pool(url)
+        await ingest_pool.open()
         store = ConfigStore(path=settings.sla_config_path, sessions=sessions)
         store.load_initial()
         watcher = ConfigWatcher(store, polling=settings.sla_config_polling)
@@ -94,6 +96,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             evaluator.start()
         app.state.engine = engine
         app.state.sessions = sessions
+        app.state.ingest_pool = ingest_pool
         app.state.config_store = store
         app.state.evaluator = evaluator
         try:
@@ -102,6 +105,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             if evaluator is not None:
                 evaluator.stop()
             watcher.stop()
+            await ingest_pool.close()
             engine.dispose()
             if not settings.database_url:
                 embedded_postgres.release()

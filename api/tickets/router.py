@@ -4,6 +4,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from pydantic import TypeAdapter, ValidationError
 
 from api import clock
@@ -43,10 +45,6 @@ BATCH_SCHEMA = {
         {"$ref": "#/components/schemas/SnapshotIn"},
     ]
 }
-
-
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
 
 
 def _config_store(request: Request) -> ConfigStore:
@@ -100,7 +98,7 @@ def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
     responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
 )
-def post_tickets(body: Annotated[bytes, Depends(_raw_body)], session: SessionDep, store: ConfigStoreDep) -> Response:
+async def post_tickets(request: Request, store: ConfigStoreDep) -> Response:
     """Apply a batch of 1 to 10,000 snapshots (or one object) in one transaction.
 
     The whole batch is validated first; if any snapshot is invalid nothing is written and every
@@ -108,8 +106,11 @@ def post_tickets(body: Annotated[bytes, Depends(_raw_body)], session: SessionDep
     history only, and two versions of one instant are settled by the later status.
     """
     active = store.active
-    snapshots = parse_batch(body, active)
-    report = service.ingest(session, snapshots=snapshots, active=active, now=clock.utc_now())
+    snapshots = parse_batch(await request.body(), active)
+    pool: AsyncConnectionPool[AsyncConnection[Any]] = request.app.state.ingest_pool
+    # The block commits on leaving it: before the response is sent, never after.
+    async with pool.connection() as connection:
+        report = await service.ingest_async(connection, snapshots=snapshots, active=active, now=clock.utc_now())
     # Serialized straight from the dataclasses: 10,000 outcome models would cost more than the insert.
     return Response(content=orjson.dumps(report), media_type="application/json")
 

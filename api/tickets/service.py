@@ -1,19 +1,22 @@
 """Ingestion of snapshot batches: set-based, idempotent and independent of delivery order.
 
-A batch runs in a handful of statements whatever its size: lock (creating) every ticket it
-names, read their stored history, decide each snapshot's outcome in memory, write the new
-history rows, then rewrite the current state and clock summary of every ticket that changed.
+A batch runs in two round trips whatever its size: lock (creating) every ticket it names and read
+their stored history; then, with each snapshot's outcome decided in memory, write the new history
+rows and rewrite the current state and clock summary of every ticket that changed.
+
+The steps are written once, free of I/O, as a generator of statements; a blocking driver runs them
+on a SQLAlchemy session's connection, an asyncio driver on a pooled async connection.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
+import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -43,27 +46,29 @@ CLOCK_COLUMNS = [
 # naming the same tickets queue instead of deadlocking. Each ticket's row is computed from the
 # batch alone: a new ticket is inserted whole; for an existing one `DO UPDATE ... WHERE false`
 # writes nothing but takes the row lock (which `DO NOTHING` would not). RETURNING names the new.
-CLAIM = text(f"""
+CLAIM = f"""
     INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
                          received_at, config_version, {", ".join(CLOCK_COLUMNS)})
     SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
-           :now, :version, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+           %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
+    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
     RETURNING id, next_check_at
-""")
+"""
 
-READ_HISTORY = text("""
+# Sent after CLAIM in the same round trip, it starts once every lock is held, so its snapshot holds
+# whatever a writer of the same tickets committed before.
+READ_HISTORY = """
     SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at
-    FROM ticket_snapshots WHERE ticket_id = ANY(:ids)
-""")
+    FROM ticket_snapshots WHERE ticket_id = ANY(%(ids)s)
+"""
 
 WRITE_HISTORY_SQL = f"""
     INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
                                   first_response_at, received_at)
-    SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, :now
-    FROM jsonb_to_recordset(CAST(:history AS jsonb)) AS r({SNAPSHOT_RECORD})
+    SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, %(now)s
+    FROM jsonb_to_recordset(CAST(%(history)s AS jsonb)) AS r({SNAPSHOT_RECORD})
     ON CONFLICT (ticket_id, updated_at) DO UPDATE SET
         priority = excluded.priority, customer_tier = excluded.customer_tier, created_at = excluded.created_at,
         status = excluded.status, first_response_at = excluded.first_response_at, received_at = excluded.received_at
@@ -72,19 +77,19 @@ WRITE_HISTORY_SQL = f"""
 WRITE_CURRENT_SQL = f"""
     UPDATE tickets AS t SET
         priority = r.priority, customer_tier = r.customer_tier, status = r.status, created_at = r.created_at,
-        updated_at = r.updated_at, first_response_at = r.first_response_at, received_at = :now,
-        config_version = :version,
+        updated_at = r.updated_at, first_response_at = r.first_response_at, received_at = %(now)s,
+        config_version = %(version)s,
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
 """
 
 WRITE_CLOCKS_SQL = f"""
     UPDATE tickets AS t SET
-        config_version = :version,
+        config_version = %(version)s,
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id text, {CLOCK_RECORD})
+    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r(id text, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
 """
@@ -98,16 +103,22 @@ NOTIFY_EARLIEST = f"""
     HAVING min(next_check_at) IS NOT NULL
 """
 
-WRITE_BATCH = text(f"""
+WRITE_BATCH = f"""
     WITH history AS ({WRITE_HISTORY_SQL} RETURNING 1),
          updated AS ({WRITE_CURRENT_SQL}),
-         written AS (SELECT next_check_at FROM updated UNION ALL SELECT CAST(:created_earliest AS timestamptz)),
+         written AS (SELECT next_check_at FROM updated UNION ALL SELECT CAST(%(created_earliest)s AS timestamptz)),
          notified AS ({NOTIFY_EARLIEST})
     SELECT (SELECT count(*) FROM notified) AS notified
-""")
+"""
 
 
-WRITE_CLOCKS = text(f"WITH written AS ({WRITE_CLOCKS_SQL}) {NOTIFY_EARLIEST}")
+WRITE_CLOCKS = f"WITH written AS ({WRITE_CLOCKS_SQL}) {NOTIFY_EARLIEST}"
+
+# A statement in psycopg's parameter style and its parameters.
+Statement = tuple[str, dict[str, Any]]
+Rows = list[tuple[Any, ...]]
+# Yields the statements of one round trip, receives the rows of each, returns what the steps made.
+Steps = Generator[list[Statement], list[Rows], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,17 +200,64 @@ def _apply(history: _TicketHistory, snapshot: Snapshot) -> tuple[Outcome, bool]:
 
 
 RETRYABLE_ERRORS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+ATTEMPTS = 3
+
+
+def _driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session, inside the session's transaction."""
+    return cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+
+
+def run_steps(connection: psycopg.Connection[Any], steps: Steps) -> Any:
+    """Run I/O-free steps on a blocking connection, one pipelined round trip per yield."""
+    try:
+        statements = next(steps)
+        while True:
+            with connection.pipeline():
+                cursors = [connection.execute(sql, params) for sql, params in statements]
+            statements = steps.send([cursor.fetchall() for cursor in cursors])
+    except StopIteration as done:
+        return done.value
+
+
+async def run_steps_async(connection: psycopg.AsyncConnection[Any], steps: Steps) -> Any:
+    """Run I/O-free steps on an asyncio connection, one pipelined round trip per yield."""
+    try:
+        statements = next(steps)
+        while True:
+            async with connection.pipeline():
+                cursors = [await connection.execute(sql, params) for sql, params in statements]
+            statements = steps.send([await cursor.fetchall() for cursor in cursors])
+    except StopIteration as done:
+        return done.value
 
 
 def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestReport:
-    """Apply a validated batch in the caller's transaction; a serialization failure is retried."""
-    for attempt in range(3):
+    """Apply a validated batch in the session's transaction; a serialization failure is retried."""
+    for attempt in range(ATTEMPTS):
         try:
-            return _ingest_once(session, snapshots=snapshots, active=active, now=now)
-        except DBAPIError as exc:
-            if attempt == 2 or not isinstance(exc.orig, RETRYABLE_ERRORS):
+            report: IngestReport = run_steps(_driver_connection(session), ingest_steps(snapshots, active, now))
+            return report
+        except (DBAPIError, *RETRYABLE_ERRORS) as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            if attempt == ATTEMPTS - 1 or not isinstance(cause, RETRYABLE_ERRORS):
                 raise
             session.rollback()
+    raise AssertionError("unreachable")
+
+
+async def ingest_async(
+    connection: psycopg.AsyncConnection[Any], *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime
+) -> IngestReport:
+    """Apply a validated batch in the connection's transaction; a serialization failure is retried."""
+    for attempt in range(ATTEMPTS):
+        try:
+            report: IngestReport = await run_steps_async(connection, ingest_steps(snapshots, active, now))
+            return report
+        except RETRYABLE_ERRORS:
+            if attempt == ATTEMPTS - 1:
+                raise
+            await connection.rollback()
     raise AssertionError("unreachable")
 
 
@@ -218,18 +276,20 @@ def _row(snapshots: dict[datetime, Snapshot], active: ActiveConfig) -> dict[str,
     return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
 
 
-def _ingest_once(
-    session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime
-) -> IngestReport:
+def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
+    """The statements of one batch and the decisions between them, free of I/O."""
     batch = [to_snapshot(snapshot) for snapshot in snapshots]
     params = {"now": now, "version": active.version}
-    claimed = [_row(history, active) for history in _within_batch(batch).values()]
-    created = {row.id: row.next_check_at for row in session.execute(CLAIM, {**params, "rows": _json(claimed)})}
-    histories: dict[str, _TicketHistory] = {row["id"]: _TicketHistory({}) for row in claimed}
-    existing = [ticket_id for ticket_id in histories if ticket_id not in created]
-    if existing:
-        for row in session.execute(READ_HISTORY, {"ids": existing}):
-            histories[row.ticket_id].snapshots[row.updated_at] = Snapshot(row.ticket_id, *row[1:])
+    within = _within_batch(batch)
+    claimed = [_row(history, active) for history in within.values()]
+    claim_rows, history_rows = yield [
+        (CLAIM, {**params, "rows": _json(claimed)}),
+        (READ_HISTORY, {"ids": list(within)}),
+    ]
+    created: dict[str, datetime | None] = dict(claim_rows)
+    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory({}) for ticket_id in within}
+    for row in history_rows:
+        histories[row[0]].snapshots[row[1]] = Snapshot(*row)
 
     report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)
@@ -250,30 +310,39 @@ def _ingest_once(
             for ticket_id, history in histories.items()
             if history.changed and ticket_id not in created
         ]
-        session.execute(
-            WRITE_BATCH,
-            {
-                **params,
-                "history": _json([_snapshot_row(s) for s in written.values()]),
-                "rows": _json(rewritten),
-                "created_earliest": min((at for at in created.values() if at is not None), default=None),
-            },
-        )
+        yield [
+            (
+                WRITE_BATCH,
+                {
+                    **params,
+                    "history": _json([_snapshot_row(s) for s in written.values()]),
+                    "rows": _json(rewritten),
+                    "created_earliest": min((at for at in created.values() if at is not None), default=None),
+                },
+            )
+        ]
     for name, count in counts.items():
         setattr(report, name, count)
     return report
 
 
-def replan(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig) -> int:
+def replan_steps(ticket_ids: Sequence[str], active: ActiveConfig) -> Steps:
     """Recompute the clocks of tickets from their full history under the config in force."""
     if not ticket_ids:
         return 0
+    (history_rows,) = yield [(READ_HISTORY, {"ids": list(ticket_ids)})]
     histories: dict[str, dict[datetime, Snapshot]] = defaultdict(dict)
-    for row in session.execute(READ_HISTORY, {"ids": list(ticket_ids)}):
-        histories[row.ticket_id][row.updated_at] = Snapshot(row.ticket_id, *row[1:])
+    for row in history_rows:
+        histories[row[0]][row[1]] = Snapshot(*row)
     rows = []
     for ticket_id, snapshots_of_ticket in histories.items():
         current = snapshots_of_ticket[max(snapshots_of_ticket)]
         rows.append({"id": ticket_id, **planning.plan_clocks(current, snapshots_of_ticket.values(), active.config)})
-    session.execute(WRITE_CLOCKS, {"version": active.version, "rows": _json(rows)})
+    yield [(WRITE_CLOCKS, {"version": active.version, "rows": _json(rows)})]
     return len(rows)
+
+
+def replan(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig) -> int:
+    """Recompute the clocks of tickets from their full history in the session's transaction."""
+    replanned: int = run_steps(_driver_connection(session), replan_steps(ticket_ids, active))
+    return replanned

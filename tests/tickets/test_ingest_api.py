@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
 from tests.builders import snapshot_json
 from tests.conftest import T0, FrozenClock
@@ -191,3 +192,31 @@ def test_a_body_over_the_size_limit_gets_413(database_url: str, config_path: Any
 
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
+
+
+def test_lost_database_connections_answer_503_and_the_next_request_gets_fresh_ones(
+    client: TestClient, frozen_clock: FrozenClock, engine: Engine
+) -> None:
+    assert client.post("/tickets", json=[snapshot_json("T-1", created_at=T0)]).status_code == 200
+    with engine.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+    # Every pooled connection of the app is gone; the first request on one learns it.
+    answers = [client.post("/tickets", json=[snapshot_json(f"T-{n}", created_at=T0)]) for n in range(2, 6)]
+
+    failed = [answer for answer in answers if answer.status_code != 200]
+    assert failed, "a request on a terminated connection must fail"
+    assert {answer.status_code for answer in failed} == {503}
+    assert all(answer.json()["error"] == "service_unavailable" for answer in failed)
+    assert client.post("/tickets", json=[snapshot_json("T-9", created_at=T0)]).status_code == 200
+    # Reads go through the other pool, whose first use of a dead connection also answers 503.
+    first_read = client.get("/tickets", params={"limit": 50})
+    assert first_read.status_code in {200, 503}
+    stored = client.get("/tickets", params={"limit": 50})
+    assert stored.status_code == 200
+    assert {"T-1", "T-9"} <= {item["id"] for item in stored.json()["items"]}
