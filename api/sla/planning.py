@@ -3,16 +3,35 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from api.sla import policy
 from api.sla_config.schema import SlaConfig
 from api.tickets.statuses import STATUS_RANK
 
 
+class SnapshotFields(Protocol):
+    """What planning reads of a snapshot: a validated request or a stored history row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def customer_tier(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A validated snapshot in UTC, comparable as content."""
+    """A stored snapshot in UTC, as read back from the history."""
 
     id: str
     updated_at: datetime
@@ -22,23 +41,25 @@ class Snapshot:
     status: str
     first_response_at: datetime | None
 
-    def content(self) -> tuple[str, str, datetime, str, datetime | None]:
-        """Everything but the key, to tell duplicates from conflicts."""
-        return (self.priority, self.customer_tier, self.created_at, self.status, self.first_response_at)
 
-    def rank(self) -> tuple[int, str, str, str, str]:
-        """A total order on snapshots of one instant: the later status wins, then the content."""
-        first_response = self.first_response_at.isoformat() if self.first_response_at else ""
-        return (
-            STATUS_RANK[self.status],
-            self.priority,
-            self.customer_tier,
-            self.created_at.isoformat(),
-            first_response,
-        )
+def content(snapshot: SnapshotFields) -> tuple[str, str, datetime, str, datetime | None]:
+    """Everything but the key, to tell duplicates from conflicts."""
+    return (snapshot.priority, snapshot.customer_tier, snapshot.created_at, snapshot.status, snapshot.first_response_at)
 
 
-def plan_clocks(current: Snapshot, history: Iterable[Snapshot], config: SlaConfig) -> dict[str, Any]:
+def rank(snapshot: SnapshotFields) -> tuple[int, str, str, str, str]:
+    """A total order on snapshots of one instant: the later status wins, then the content."""
+    first_response = snapshot.first_response_at.isoformat() if snapshot.first_response_at else ""
+    return (
+        STATUS_RANK[snapshot.status],
+        snapshot.priority,
+        snapshot.customer_tier,
+        snapshot.created_at.isoformat(),
+        first_response,
+    )
+
+
+def plan_clocks(current: SnapshotFields, history: Iterable[SnapshotFields], config: SlaConfig) -> dict[str, Any]:
     """The clock columns of a ticket row: phase, elapsed, running start, target and deadlines."""
     changes = [policy.StatusChange(s.updated_at, s.status, s.first_response_at) for s in history]
     progress = {
@@ -46,8 +67,9 @@ def plan_clocks(current: Snapshot, history: Iterable[Snapshot], config: SlaConfi
         "resolution": policy.resolution_progress(current.created_at, changes, config.pause_statuses),
     }
     columns: dict[str, Any] = {}
+    targets = config.clock_targets
     for clock, clock_progress in progress.items():
-        target = config.target(current.priority, current.customer_tier, clock)  # type: ignore[arg-type]
+        target = targets[(current.priority, current.customer_tier, clock)]
         due = policy.deadlines(clock_progress, target)
         columns[f"{clock}_phase"] = clock_progress.phase
         columns[f"{clock}_elapsed_us"] = clock_progress.elapsed_us

@@ -6,6 +6,7 @@ durations be written as "2h", "30m" or "1h30m" as well as seconds.
 """
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -13,7 +14,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -64,11 +64,11 @@ class SlaConfig(BaseModel):
     targets: dict[str, dict[str, TargetPair]]
     alert_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
     pause_statuses: frozenset[str] = frozenset({"pending"})
-    _clock_targets: dict[tuple[str, str, str], ClockTarget] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Compute every clock target once; ingestion looks them up for each ticket."""
-        self._clock_targets = {
+    @cached_property
+    def clock_targets(self) -> dict[tuple[str, str, str], ClockTarget]:
+        """Every clock target by (priority, tier, clock), computed once; ingestion reads it per ticket."""
+        return {
             (priority, tier, clock): clock_target(getattr(pair, clock), self.alert_threshold)
             for priority, by_tier in self.targets.items()
             for tier, pair in by_tier.items()
@@ -125,7 +125,7 @@ class SlaConfig(BaseModel):
 
     def target(self, priority: str, tier: str, clock: ClockName) -> ClockTarget:
         """The target of one clock for a priority x tier."""
-        return self._clock_targets[(priority, tier, clock)]
+        return self.clock_targets[(priority, tier, clock)]
 
     def as_document(self) -> dict[str, Any]:
         """The config in its extended form, as stored and served."""

@@ -18,6 +18,7 @@ from api.tickets import queries, service
 from api.tickets.models import Ticket
 from api.tickets.queries import SlaStateFilter
 from api.tickets.schemas import (
+    ID_PATTERN_MESSAGE,
     IngestResult,
     SnapshotIn,
     SnapshotPublic,
@@ -47,7 +48,8 @@ BATCH_SCHEMA = {
 }
 
 
-def _config_store(request: Request) -> ConfigStore:
+async def _config_store(request: Request) -> ConfigStore:
+    """The config store; async, so that FastAPI does not hand it to a worker thread."""
     store: ConfigStore = request.app.state.config_store
     return store
 
@@ -55,11 +57,14 @@ def _config_store(request: Request) -> ConfigStore:
 ConfigStoreDep = Annotated[ConfigStore, Depends(_config_store)]
 
 
+def _message(item: Any) -> str:
+    if item["type"] == "string_pattern_mismatch" and item["loc"][-1:] == ("id",):
+        return ID_PATTERN_MESSAGE
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
 def _problems(error: ValidationError, prefix: list[str | int]) -> list[dict[str, Any]]:
-    return [
-        problem([*prefix, *item["loc"]], str(item["msg"]).removeprefix("Value error, "), item["type"])
-        for item in error.errors(include_url=False)
-    ]
+    return [problem([*prefix, *item["loc"]], _message(item), item["type"]) for item in error.errors(include_url=False)]
 
 
 def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:

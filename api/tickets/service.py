@@ -1,7 +1,7 @@
 """Ingestion of snapshot batches: set-based, idempotent and independent of delivery order.
 
-A batch runs in two round trips whatever its size: lock (creating) every ticket it names and read
-their stored history; then, with each snapshot's outcome decided in memory, write the new history
+A batch runs in three statements whatever its size: lock (creating) every ticket it names, read
+their stored history, then, with each snapshot's outcome decided in memory, write the new history
 rows and rewrite the current state and clock summary of every ticket that changed.
 
 The steps are written once, free of I/O, as a generator of statements; a blocking driver runs them
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.sla import planning
-from api.sla.planning import Snapshot
+from api.sla.planning import Snapshot, SnapshotFields
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
 
@@ -57,8 +57,8 @@ CLAIM = f"""
     RETURNING id, next_check_at
 """
 
-# Sent after CLAIM in the same round trip, it starts once every lock is held, so its snapshot holds
-# whatever a writer of the same tickets committed before.
+# Run after CLAIM, once every lock is held, so its snapshot holds whatever a writer of the same
+# tickets committed before.
 READ_HISTORY = """
     SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at
     FROM ticket_snapshots WHERE ticket_id = ANY(%(ids)s)
@@ -117,7 +117,7 @@ WRITE_CLOCKS = f"WITH written AS ({WRITE_CLOCKS_SQL}) {NOTIFY_EARLIEST}"
 # A statement in psycopg's parameter style and its parameters.
 Statement = tuple[str, dict[str, Any]]
 Rows = list[tuple[Any, ...]]
-# Yields the statements of one round trip, receives the rows of each, returns what the steps made.
+# Yields statements to run in order, receives the rows of each, returns what the steps made.
 Steps = Generator[list[Statement], list[Rows], Any]
 
 
@@ -141,24 +141,11 @@ class IngestReport:
     conflict: int = 0
 
 
-def to_snapshot(snapshot: SnapshotIn) -> Snapshot:
-    """The validated request model as a plain comparable snapshot."""
-    return Snapshot(
-        id=snapshot.id,
-        updated_at=snapshot.updated_at,
-        priority=snapshot.priority,
-        customer_tier=snapshot.customer_tier,
-        created_at=snapshot.created_at,
-        status=snapshot.status,
-        first_response_at=snapshot.first_response_at,
-    )
-
-
 def _json(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
+def _snapshot_row(snapshot: SnapshotFields) -> dict[str, Any]:
     return {
         "id": snapshot.id,
         "updated_at": snapshot.updated_at,
@@ -174,14 +161,14 @@ def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
 class _TicketHistory:
     """What is known of one ticket while a batch is applied to it in order."""
 
-    snapshots: dict[datetime, Snapshot]
+    snapshots: dict[datetime, SnapshotFields]
     changed: bool = False
 
     def newest(self) -> datetime | None:
         return max(self.snapshots) if self.snapshots else None
 
 
-def _apply(history: _TicketHistory, snapshot: Snapshot) -> tuple[Outcome, bool]:
+def _apply(history: _TicketHistory, snapshot: SnapshotFields) -> tuple[Outcome, bool]:
     """The outcome of one snapshot against what is known so far, and whether history changed."""
     newest = history.newest()
     stored = history.snapshots.get(snapshot.updated_at)
@@ -189,9 +176,9 @@ def _apply(history: _TicketHistory, snapshot: Snapshot) -> tuple[Outcome, bool]:
         history.snapshots[snapshot.updated_at] = snapshot
         return "created", True
     if stored is not None:
-        if stored.content() == snapshot.content():
+        if planning.content(stored) == planning.content(snapshot):
             return "unchanged", False
-        if snapshot.rank() <= stored.rank():
+        if planning.rank(snapshot) <= planning.rank(stored):
             return "conflict", False
         history.snapshots[snapshot.updated_at] = snapshot
         return ("updated" if snapshot.updated_at == newest else "stale"), True
@@ -209,25 +196,29 @@ def _driver_connection(session: Session) -> psycopg.Connection[Any]:
 
 
 def run_steps(connection: psycopg.Connection[Any], steps: Steps) -> Any:
-    """Run I/O-free steps on a blocking connection, one pipelined round trip per yield."""
+    """Run I/O-free steps on a blocking connection, the statements of each yield in order."""
     try:
         statements = next(steps)
         while True:
-            with connection.pipeline():
-                cursors = [connection.execute(sql, params) for sql, params in statements]
-            statements = steps.send([cursor.fetchall() for cursor in cursors])
+            statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
     except StopIteration as done:
         return done.value
 
 
 async def run_steps_async(connection: psycopg.AsyncConnection[Any], steps: Steps) -> Any:
-    """Run I/O-free steps on an asyncio connection, one pipelined round trip per yield."""
+    """Run I/O-free steps on an asyncio connection, the statements of each yield in order.
+
+    Not in pipeline mode: psycopg drives a pipeline in Python, which cost more than the round
+    trip it saves, measured with one snapshot per request.
+    """
     try:
         statements = next(steps)
         while True:
-            async with connection.pipeline():
-                cursors = [await connection.execute(sql, params) for sql, params in statements]
-            statements = steps.send([await cursor.fetchall() for cursor in cursors])
+            results = []
+            for sql, params in statements:
+                cursor = await connection.execute(sql, params)
+                results.append(await cursor.fetchall())
+            statements = steps.send(results)
     except StopIteration as done:
         return done.value
 
@@ -261,24 +252,24 @@ async def ingest_async(
     raise AssertionError("unreachable")
 
 
-def _within_batch(batch: Sequence[Snapshot]) -> dict[str, dict[datetime, Snapshot]]:
+def _within_batch(batch: Sequence[SnapshotFields]) -> dict[str, dict[datetime, SnapshotFields]]:
     """Each ticket's history as the batch alone tells it: one winner per instant."""
-    histories: dict[str, dict[datetime, Snapshot]] = defaultdict(dict)
+    histories: dict[str, dict[datetime, SnapshotFields]] = defaultdict(dict)
     for snapshot in batch:
         known = histories[snapshot.id].get(snapshot.updated_at)
-        if known is None or snapshot.rank() > known.rank():
+        if known is None or planning.rank(snapshot) > planning.rank(known):
             histories[snapshot.id][snapshot.updated_at] = snapshot
     return histories
 
 
-def _row(snapshots: dict[datetime, Snapshot], active: ActiveConfig) -> dict[str, Any]:
+def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dict[str, Any]:
     current = snapshots[max(snapshots)]
     return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
 
 
 def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
     """The statements of one batch and the decisions between them, free of I/O."""
-    batch = [to_snapshot(snapshot) for snapshot in snapshots]
+    batch = snapshots
     params = {"now": now, "version": active.version}
     within = _within_batch(batch)
     claimed = [_row(history, active) for history in within.values()]
@@ -293,7 +284,7 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
 
     report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)
-    written: dict[tuple[str, datetime], Snapshot] = {}
+    written: dict[tuple[str, datetime], SnapshotFields] = {}
     for snapshot in batch:
         history = histories[snapshot.id]
         outcome, changed = _apply(history, snapshot)
@@ -331,7 +322,7 @@ def replan_steps(ticket_ids: Sequence[str], active: ActiveConfig) -> Steps:
     if not ticket_ids:
         return 0
     (history_rows,) = yield [(READ_HISTORY, {"ids": list(ticket_ids)})]
-    histories: dict[str, dict[datetime, Snapshot]] = defaultdict(dict)
+    histories: dict[str, dict[datetime, SnapshotFields]] = defaultdict(dict)
     for row in history_rows:
         histories[row[0]][row[1]] = Snapshot(*row)
     rows = []

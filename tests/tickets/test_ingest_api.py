@@ -205,6 +205,7 @@ def test_lost_database_connections_answer_503_and_the_next_request_gets_fresh_on
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
+    engine.dispose()  # the tests' own pooled connections were terminated too
 
     # Every pooled connection of the app is gone; the first request on one learns it.
     answers = [client.post("/tickets", json=[snapshot_json(f"T-{n}", created_at=T0)]) for n in range(2, 6)]

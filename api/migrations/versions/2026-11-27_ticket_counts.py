@@ -56,9 +56,12 @@ def _append_deltas(sources: str) -> str:
     """
 
 
+# INSERT ... ON CONFLICT DO UPDATE fires the UPDATE trigger even when it updated nothing, as
+# ingestion's locking statement always does: leave at once then.
 TRIGGER_FUNCTIONS = {
     "insert": _append_deltas(_contributions("new_rows", "")),
-    "update": _append_deltas(f"{_contributions('new_rows', '')} UNION ALL {_contributions('old_rows', '-')}"),
+    "update": "IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;\n"
+    + _append_deltas(f"{_contributions('new_rows', '')} UNION ALL {_contributions('old_rows', '-')}"),
     "delete": _append_deltas(_contributions("old_rows", "-")),
 }
 TRANSITIONS = {
