@@ -29,7 +29,8 @@ class SnapshotFields(Protocol):
     def first_response_at(self) -> datetime | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+# Not slotted: ingestion reads the fields of both kinds of snapshot through __dict__.
+@dataclass(frozen=True)
 class Snapshot:
     """A stored snapshot in UTC, as read back from the history."""
 

@@ -18,6 +18,7 @@ from api.tickets import queries, service
 from api.tickets.models import Ticket
 from api.tickets.queries import SlaStateFilter
 from api.tickets.schemas import (
+    FIELD_ORDER,
     ID_PATTERN_MESSAGE,
     IngestResult,
     SnapshotIn,
@@ -26,6 +27,7 @@ from api.tickets.schemas import (
     TicketListItem,
     TicketPage,
     TicketPublic,
+    unknown_segment_problems,
 )
 from api.tickets.statuses import Status
 
@@ -67,17 +69,32 @@ def _problems(error: ValidationError, prefix: list[str | int]) -> list[dict[str,
     return [problem([*prefix, *item["loc"]], _message(item), item["type"]) for item in error.errors(include_url=False)]
 
 
+def _segment_problems(items: list[Any], single: bool, active: ActiveConfig) -> list[dict[str, Any]]:
+    priorities, tiers = active.config.priorities, active.config.tiers
+    return [
+        problem(["body", *([] if single else [index]), name], message, "value_error")
+        for index, item in enumerate(items)
+        for name, message in unknown_segment_problems(item, priorities, tiers)
+    ]
+
+
+def _in_field_order(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def position(item: dict[str, Any]) -> tuple[int, int]:
+        loc = item["loc"]
+        index = next((part for part in loc if isinstance(part, int)), -1)
+        return index, next((FIELD_ORDER[part] for part in loc if part in FIELD_ORDER), -1)
+
+    return sorted(problems, key=position)
+
+
 def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
     """Validate a whole batch before anything is written; every problem is reported at once."""
     stripped = body.lstrip()
     if not stripped:
         raise BadRequest("the request body is empty: send a JSON array of snapshots or one snapshot object")
-    context = {"priorities": active.config.priorities, "tiers": active.config.tiers}
     single = stripped[:1] == b"{"
     try:
-        if single:
-            return [_ONE.validate_json(body, context=context)]
-        snapshots = _MANY.validate_json(body, context=context)
+        snapshots = [_ONE.validate_json(body)] if single else _MANY.validate_json(body)
     except ValidationError as exc:
         if any(item["type"] == "json_invalid" for item in exc.errors()):
             reason = exc.errors()[0]["msg"]
@@ -86,7 +103,13 @@ def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
             raise InvalidInput(
                 detail=[problem(["body"], "send a JSON array of snapshots or one snapshot object", "type_error")]
             ) from None
-        raise InvalidInput(detail=_problems(exc, ["body"])) from None
+        raw = orjson.loads(body)
+        items = [raw] if single else raw
+        unknown = _segment_problems([item if isinstance(item, dict) else {} for item in items], single, active)
+        raise InvalidInput(detail=_in_field_order(_problems(exc, ["body"]) + unknown)) from None
+    unknown = _segment_problems(snapshots, single, active)
+    if unknown:
+        raise InvalidInput(detail=unknown)
     if not snapshots:
         raise InvalidInput(detail=[problem(["body"], "the batch is empty: send 1 to 10,000 snapshots", "too_short")])
     if len(snapshots) > MAX_BATCH:

@@ -1,6 +1,7 @@
 """Request and response models of the ticket endpoints."""
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -67,22 +68,6 @@ class SnapshotIn(BaseModel):
     status: Status
     first_response_at: Timestamp | None = Field(default=None, description="stops the response clock")
 
-    @field_validator("priority")
-    @classmethod
-    def _known_priority(cls, value: str, info: ValidationInfo) -> str:
-        allowed: list[str] | None = (info.context or {}).get("priorities")
-        if allowed is not None and value not in allowed:
-            raise ValueError(f"unknown priority {value!r}; the SLA config names {', '.join(allowed)}")
-        return value
-
-    @field_validator("customer_tier")
-    @classmethod
-    def _known_tier(cls, value: str, info: ValidationInfo) -> str:
-        allowed: list[str] | None = (info.context or {}).get("tiers")
-        if allowed is not None and value not in allowed:
-            raise ValueError(f"unknown customer tier {value!r}; the SLA config names {', '.join(allowed)}")
-        return value
-
     @field_validator("updated_at")
     @classmethod
     def _not_before_creation(cls, value: datetime, info: ValidationInfo) -> datetime:
@@ -98,6 +83,23 @@ class SnapshotIn(BaseModel):
         if value is not None and created_at is not None and value < created_at:
             raise ValueError("first_response_at must not be before created_at")
         return value
+
+
+FIELD_ORDER = {name: position for position, name in enumerate(SnapshotIn.model_fields)}
+
+
+def unknown_segment_problems(snapshot: Any, priorities: Sequence[str], tiers: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, message) for a priority or tier the config does not name; `snapshot` is a model or raw JSON.
+
+    Checked after the model, in one pass over the batch: a validator per field and snapshot cost
+    more than the rest of validation together.
+    """
+    found = []
+    for name, allowed, label in (("priority", priorities, "priority"), ("customer_tier", tiers, "customer tier")):
+        value = snapshot.get(name) if isinstance(snapshot, dict) else getattr(snapshot, name, None)
+        if isinstance(value, str) and value not in allowed:
+            found.append((name, f"unknown {label} {value!r}; the SLA config names {', '.join(allowed)}"))
+    return found
 
 
 Outcome = Literal["created", "updated", "unchanged", "stale", "conflict"]

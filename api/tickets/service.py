@@ -10,7 +10,7 @@ on a SQLAlchemy session's connection, an asyncio driver on a pooled async connec
 
 from collections import defaultdict
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -146,44 +146,40 @@ def _json(rows: list[dict[str, Any]]) -> str:
 
 
 def _snapshot_row(snapshot: SnapshotFields) -> dict[str, Any]:
-    return {
-        "id": snapshot.id,
-        "updated_at": snapshot.updated_at,
-        "priority": snapshot.priority,
-        "customer_tier": snapshot.customer_tier,
-        "created_at": snapshot.created_at,
-        "status": snapshot.status,
-        "first_response_at": snapshot.first_response_at,
-    }
+    """The snapshot's fields by name: both kinds of snapshot keep exactly those in their __dict__."""
+    return vars(snapshot)
 
 
-@dataclass
+@dataclass(slots=True)
 class _TicketHistory:
     """What is known of one ticket while a batch is applied to it in order."""
 
-    snapshots: dict[datetime, SnapshotFields]
+    snapshots: dict[datetime, SnapshotFields] = field(default_factory=dict)
+    newest: datetime | None = None
     changed: bool = False
 
-    def newest(self) -> datetime | None:
-        return max(self.snapshots) if self.snapshots else None
+    def add(self, snapshot: SnapshotFields) -> None:
+        self.snapshots[snapshot.updated_at] = snapshot
+        if self.newest is None or snapshot.updated_at > self.newest:
+            self.newest = snapshot.updated_at
 
 
 def _apply(history: _TicketHistory, snapshot: SnapshotFields) -> tuple[Outcome, bool]:
     """The outcome of one snapshot against what is known so far, and whether history changed."""
-    newest = history.newest()
+    newest = history.newest
     stored = history.snapshots.get(snapshot.updated_at)
     if newest is None:
-        history.snapshots[snapshot.updated_at] = snapshot
-        return "created", True
-    if stored is not None:
+        outcome: Outcome = "created"
+    elif stored is not None:
         if planning.content(stored) == planning.content(snapshot):
             return "unchanged", False
         if planning.rank(snapshot) <= planning.rank(stored):
             return "conflict", False
-        history.snapshots[snapshot.updated_at] = snapshot
-        return ("updated" if snapshot.updated_at == newest else "stale"), True
-    history.snapshots[snapshot.updated_at] = snapshot
-    return ("updated" if snapshot.updated_at > newest else "stale"), True
+        outcome = "updated" if snapshot.updated_at == newest else "stale"
+    else:
+        outcome = "updated" if snapshot.updated_at > newest else "stale"
+    history.add(snapshot)
+    return outcome, True
 
 
 RETRYABLE_ERRORS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -278,9 +274,9 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
         (READ_HISTORY, {"ids": list(within)}),
     ]
     created: dict[str, datetime | None] = dict(claim_rows)
-    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory({}) for ticket_id in within}
+    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
     for row in history_rows:
-        histories[row[0]].snapshots[row[1]] = Snapshot(*row)
+        histories[row[0]].add(Snapshot(*row))
 
     report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)

@@ -132,6 +132,32 @@ def test_an_invalid_snapshot_gets_422_naming_index_and_field_and_nothing_is_writ
     assert stored_ids(client) == []
 
 
+def test_every_problem_of_a_batch_is_listed_at_once_in_order_of_index_and_field(
+    client: TestClient, frozen_clock: FrozenClock
+) -> None:
+    both = _invalid("customer_tier", "platinum")
+    both["status"] = "waiting"
+    batch = [_invalid("created_at", "yesterday"), _invalid("priority", "urgent"), both, _invalid("priority", 7)]
+
+    response = post(client, batch)
+
+    assert response.status_code == 422
+    located = [(p["loc"], p["type"]) for p in response.json()["detail"]]
+    assert [loc for loc, _ in located] == [
+        ["body", 0, "created_at"],
+        ["body", 1, "priority"],
+        ["body", 2, "customer_tier"],
+        ["body", 2, "status"],
+        ["body", 3, "priority"],
+    ]
+    assert located[3][1] == "literal_error"
+    assert located[4][1] == "string_type"
+    # A batch whose only problem is a name the config lacks is refused the same way.
+    single = post(client, _invalid("customer_tier", "platinum"))
+    assert [p["loc"] for p in single.json()["detail"]] == [["body", "customer_tier"]]
+    assert stored_ids(client) == []
+
+
 def test_a_bad_batch_leaves_stored_tickets_as_they_were(client: TestClient, frozen_clock: FrozenClock) -> None:
     post(client, [snapshot_json("kept", created_at=T0)])
     before = client.get("/tickets/kept").json()
