@@ -59,7 +59,11 @@ def server_url(data_dir: Path) -> str:
 # Settings that take effect on reload. The default max_wal_size (1 GB) forces checkpoints, and with
 # them full-page images of every page touched next, in the middle of a config change that rewrites
 # a million tickets; a larger work_mem keeps its hash of a chunk in memory.
-RELOADABLE_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "work_mem": "32MB"}
+RELOADABLE_SETTINGS = {
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "work_mem": "32MB",
+}
 
 
 def _tune(url: str) -> None:

@@ -18,7 +18,9 @@ from api.sla_config.models import SlaConfigVersion
 from api.sla_config.store import ActiveConfig
 from api.tickets import service as tickets_service
 
-FIRE_CHUNK = 5_000
+# A chunk's tickets stay locked until it commits, and a snapshot of one of them waits for that:
+# 1,000 keeps the wait near 50 ms; 5,000 made single writes wait up to 200 ms during a burst.
+FIRE_CHUNK = 1_000
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 RECOMPUTE_CHUNK = 20_000
 
