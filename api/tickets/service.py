@@ -1,8 +1,9 @@
 """Ingestion of snapshot batches: set-based, idempotent and independent of delivery order.
 
 A batch runs in three statements whatever its size: lock (creating) every ticket it names, read
-their stored history, then, with each snapshot's outcome decided in memory, write the new history
-rows and rewrite the current state and clock summary of every ticket that changed.
+the stored history of those that existed, then, with each snapshot's outcome decided in memory,
+write the new history rows and rewrite the current state and clock summary of every ticket that
+changed.
 
 The steps are written once, free of I/O, as a generator of statements; a blocking driver runs them
 on a SQLAlchemy session's connection, an asyncio driver on a pooled async connection.
@@ -269,14 +270,15 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
     params = {"now": now, "version": active.version}
     within = _within_batch(batch)
     claimed = [_row(history, active) for history in within.values()]
-    claim_rows, history_rows = yield [
-        (CLAIM, {**params, "rows": _json(claimed)}),
-        (READ_HISTORY, {"ids": list(within)}),
-    ]
+    (claim_rows,) = yield [(CLAIM, {**params, "rows": _json(claimed)})]
     created: dict[str, datetime | None] = dict(claim_rows)
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
-    for row in history_rows:
-        histories[row[0]].add(Snapshot(*row))
+    # A ticket this batch created has no history yet: its history is written with it, below.
+    existing = [ticket_id for ticket_id in within if ticket_id not in created]
+    if existing:
+        (history_rows,) = yield [(READ_HISTORY, {"ids": existing})]
+        for row in history_rows:
+            histories[row[0]].add(Snapshot(*row))
 
     report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)

@@ -56,10 +56,11 @@ def _append_deltas(sources: str) -> str:
     """
 
 
-# INSERT ... ON CONFLICT DO UPDATE fires the UPDATE trigger even when it updated nothing, as
-# ingestion's locking statement always does: leave at once then.
+# Statement triggers fire for statements that changed no row, as ingestion's locking
+# INSERT ... ON CONFLICT DO UPDATE does for tickets already stored: leave at once then.
 TRIGGER_FUNCTIONS = {
-    "insert": _append_deltas(_contributions("new_rows", "")),
+    "insert": "IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;\n"
+    + _append_deltas(_contributions("new_rows", "")),
     "update": "IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;\n"
     + _append_deltas(f"{_contributions('new_rows', '')} UNION ALL {_contributions('old_rows', '-')}"),
     "delete": _append_deltas(_contributions("old_rows", "-")),
