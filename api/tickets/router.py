@@ -107,9 +107,9 @@ def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
         items = [raw] if single else raw
         unknown = _segment_problems([item if isinstance(item, dict) else {} for item in items], single, active)
         raise InvalidInput(detail=_in_field_order(_problems(exc, ["body"]) + unknown)) from None
-    unknown = _segment_problems(snapshots, single, active)
-    if unknown:
-        raise InvalidInput(detail=unknown)
+    named = ({s.priority for s in snapshots}, {s.customer_tier for s in snapshots})
+    if not (named[0] <= set(active.config.priorities) and named[1] <= set(active.config.tiers)):
+        raise InvalidInput(detail=_segment_problems(snapshots, single, active))
     if not snapshots:
         raise InvalidInput(detail=[problem(["body"], "the batch is empty: send 1 to 10,000 snapshots", "too_short")])
     if len(snapshots) > MAX_BATCH:

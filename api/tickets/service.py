@@ -52,7 +52,7 @@ CLAIM = f"""
                          received_at, config_version, {", ".join(CLOCK_COLUMNS)})
     SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
            %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+    FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
     RETURNING id, next_check_at
@@ -69,7 +69,7 @@ WRITE_HISTORY_SQL = f"""
     INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
                                   first_response_at, received_at)
     SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, %(now)s
-    FROM jsonb_to_recordset(CAST(%(history)s AS jsonb)) AS r({SNAPSHOT_RECORD})
+    FROM json_to_recordset(CAST(%(history)s AS json)) AS r({SNAPSHOT_RECORD})
     ON CONFLICT (ticket_id, updated_at) DO UPDATE SET
         priority = excluded.priority, customer_tier = excluded.customer_tier, created_at = excluded.created_at,
         status = excluded.status, first_response_at = excluded.first_response_at, received_at = excluded.received_at
@@ -81,7 +81,7 @@ WRITE_CURRENT_SQL = f"""
         updated_at = r.updated_at, first_response_at = r.first_response_at, received_at = %(now)s,
         config_version = %(version)s,
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+    FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
 """
@@ -90,7 +90,7 @@ WRITE_CLOCKS_SQL = f"""
     UPDATE tickets AS t SET
         config_version = %(version)s,
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
-    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r(id text, {CLOCK_RECORD})
+    FROM json_to_recordset(CAST(%(rows)s AS json)) AS r(id text, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at
 """
