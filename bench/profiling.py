@@ -78,19 +78,21 @@ def summarize(raw: str, name: str, wall: float, api_cpu: tuple[float, float], po
         "",
         "| share | function |",
         "|---|---|",
-        *(f"| {count / total:.1%} | `{frame}` |" for frame, count in own.most_common(20)),
+        *(f"| {count / max(total, 1):.1%} | `{frame}` |" for frame, count in own.most_common(20)),
         "",
         "## The service's own functions, inclusive time, top 20",
         "",
         "| share | function |",
         "|---|---|",
         *(
-            f"| {count / total:.1%} | `{frame}` |"
+            f"| {count / max(total, 1):.1%} | `{frame}` |"
             for frame, count in [item for item in inclusive.most_common() if "(api/" in item[0]][:20]
         ),
         "",
     ]
-    return "\n".join(lines) if total else f"# Profile: {name}\n\nNo samples.\n"
+    if not total:
+        lines[lines.index("## Own time, top 20") :] = ["No samples: the load was too short to sample.", ""]
+    return "\n".join(lines)
 
 
 @contextmanager
