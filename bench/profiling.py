@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "bench" / "results" / "profiles"
@@ -48,7 +50,57 @@ def _short(frame: str) -> str:
     return f"{match['function']} ({path})"
 
 
-def summarize(raw: str, name: str, wall: float, api_cpu: tuple[float, float], postgres_cpu: float) -> str:
+class SessionSampler:
+    """Samples what the database's sessions are doing (pg_stat_activity) every few milliseconds."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._stop = threading.Event()
+        self.samples = 0
+        self.seen: Counter[tuple[str, str, str]] = Counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "SessionSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with psycopg.connect(self._url, autocommit=True) as connection:
+            while not self._stop.is_set():
+                rows = connection.execute(SESSIONS).fetchall()
+                self.samples += 1
+                for state, wait, statement in rows:
+                    self.seen[(state, wait, " ".join(statement.split())[:32] if state == "active" else "")] += 1
+                time.sleep(0.005)
+
+    def table(self) -> list[str]:
+        """Markdown rows: how many sessions were in each state on average."""
+        return [
+            f"| {count / max(self.samples, 1):.2f} | {state} | {wait} | `{statement}` |"
+            for (state, wait, statement), count in self.seen.most_common(12)
+        ]
+
+
+SESSIONS = """
+    SELECT state, coalesce(wait_event_type || ':' || wait_event, 'on CPU'), query
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+      AND state IS NOT NULL
+"""
+
+
+def summarize(
+    raw: str,
+    name: str,
+    wall: float,
+    api_cpu: tuple[float, float],
+    postgres_cpu: float,
+    sessions: SessionSampler | None = None,
+) -> str:
     """A Markdown summary of py-spy's collapsed stacks and the CPU split."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -92,12 +144,21 @@ def summarize(raw: str, name: str, wall: float, api_cpu: tuple[float, float], po
     ]
     if not total:
         lines[lines.index("## Own time, top 20") :] = ["No samples: the load was too short to sample.", ""]
+    if sessions is not None:
+        lines += [
+            f"## PostgreSQL sessions of the database, {sessions.samples} samples of pg_stat_activity",
+            "",
+            "| sessions on average | state | waiting on | statement |",
+            "|---|---|---|---|",
+            *sessions.table(),
+            "",
+        ]
     return "\n".join(lines)
 
 
 @contextmanager
-def profiled(pid: int, name: str) -> Iterator[None]:
-    """Sample process `pid` with py-spy while the block runs, when profiling is on."""
+def profiled(pid: int, name: str, database_url: str | None = None) -> Iterator[None]:
+    """Sample process `pid` with py-spy, and the database's sessions, while the block runs (when on)."""
     folder = OUTPUT["folder"]
     if folder is None:
         yield
@@ -126,9 +187,14 @@ def profiled(pid: int, name: str) -> Iterator[None]:
         api = psutil.Process(pid)
         api_before = api.cpu_times()
         postgres_before = _postgres_cpu_seconds()
+        sessions = SessionSampler(database_url) if database_url else None
         started = time.perf_counter()
         try:
-            yield
+            if sessions is None:
+                yield
+            else:
+                with sessions:
+                    yield
         finally:
             wall = time.perf_counter() - started
             api_after = api.cpu_times()
@@ -137,4 +203,5 @@ def profiled(pid: int, name: str) -> Iterator[None]:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
             raw = raw_path.read_text() if raw_path.exists() else ""
-            (folder / f"{name}.md").write_text(summarize(raw, name, wall, (api_user, api_system), postgres_cpu))
+            summary = summarize(raw, name, wall, (api_user, api_system), postgres_cpu, sessions)
+            (folder / f"{name}.md").write_text(summary)

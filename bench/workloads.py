@@ -60,7 +60,10 @@ def ingest_batches(snapshot_count: int, naive_count: int) -> list[Row]:
     bodies = [orjson.dumps(batch) for batch in batches(stream, 1000)]
 
     url = harness.fresh_database("bench_ingest_http")
-    with harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api, profiling.profiled(api.pid, "ingest-batches"):
+    with (
+        harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api,
+        profiling.profiled(api.pid, "ingest-batches", database.libpq_url(url)),
+    ):
         result = harness.run_clients(4, bodies, lambda s, b: _post_ok(s, f"{api.base}/tickets", b))
     http_rate = snapshot_count / result.seconds
 
@@ -181,7 +184,7 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
     if shutil.which("wrk"):
         with (
             harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api,
-            profiling.profiled(api.pid, "ingest-single"),
+            profiling.profiled(api.pid, "ingest-single", database.libpq_url(url)),
         ):
             rate, p99 = _wrk(api.base, seconds)
         with harness.api_process(bare_url, app="bench.bare_app:app") as bare_api:
@@ -395,7 +398,7 @@ def config_change(open_count: int) -> list[Row]:
         _wait_leading(api.base)
         version = connection.execute("SELECT max(version) FROM sla_config_versions").fetchone()[0]  # type: ignore[index]
         with (
-            profiling.profiled(api.pid, "config-change"),
+            profiling.profiled(api.pid, "config-change", database.libpq_url(url)),
             harness.Sampler(
                 lambda s: _get_ok(s, f"{api.base}/tickets/B-{int(time.time() * 1000) % open_count + 1}")
             ) as sampler,
@@ -467,7 +470,7 @@ def api_during_pass(open_count: int, due_count: int) -> list[Row]:
     with harness.api_process(url) as api:
         api_base[:] = [api.base]
         with (
-            profiling.profiled(api.pid, "api-during-pass"),
+            profiling.profiled(api.pid, "api-during-pass", database.libpq_url(url)),
             harness.Sampler(read) as busy_reads,
             harness.Sampler(write) as busy_writes,
         ):
