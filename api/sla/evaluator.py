@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import clock
@@ -244,8 +246,14 @@ class Evaluator:
 
     def _walk_lane(self, lane: _Lane, active: ActiveConfig) -> int:
         with self._sessions() as session:
-            result = service.recompute_chunk(session, active=active, after=lane.after, upto=lane.upto)
-            session.commit()
+            try:
+                result = service.recompute_chunk(session, active=active, after=lane.after, upto=lane.upto)
+                session.commit()
+            except DBAPIError as exc:
+                if not isinstance(exc.orig, pg_errors.DeadlockDetected):
+                    raise
+                logger.warning("a config walk chunk met a writer in a deadlock; it runs again")
+                return 0
         lane.after = result.next_after or lane.after
         lane.done = result.next_after is None
         return result.moved

@@ -22,7 +22,7 @@ from api.tickets import service as tickets_service
 # 1,000 keeps the wait near 50 ms; 5,000 made single writes wait up to 200 ms during a burst.
 FIRE_CHUNK = 1_000
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
-RECOMPUTE_CHUNK = 20_000
+RECOMPUTE_CHUNK = 50_000
 
 FIRE_DUE = text("""
     WITH due AS (
@@ -83,20 +83,23 @@ def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
     return f"CASE WHEN t.{clock}_phase = 'running' AND x.{threshold} > t.{clock}_elapsed_us THEN {running} END"
 
 
-# One chunk of a walk over the open tickets in id order: each chunk continues where the last
-# stopped instead of scanning again past the tickets already moved. Rows a writer holds locked are
-# skipped; the next walk catches them. The id range bounds the UPDATE's scan of tickets, so the
-# planner walks the primary key instead of hashing the whole table.
+# A walk over the open tickets goes in id order, chunk by chunk, each continuing where the last
+# stopped instead of scanning again past the tickets already moved. A chunk is an id range.
+CHUNK_END = text("""
+    SELECT id FROM tickets
+    WHERE id > :after AND (CAST(:upto AS text) IS NULL OR id <= :upto)
+    ORDER BY id
+    OFFSET :offset
+    LIMIT 1
+""")
+
+_IN_CHUNK = "id > :after AND (CAST(:last AS text) IS NULL OR id <= :last)"
+
+# The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
+# to every row and cost an eighth of the chunk. A row a writer holds is waited for; writers lock
+# tickets in id order too, and a deadlock all the same is retried by the caller.
 RECOMPUTE = text(f"""
-    WITH stale AS (
-        SELECT id, config_version = ANY(:same_timeline_versions) AS same_timeline
-        FROM tickets
-        WHERE id > :after AND (CAST(:upto AS text) IS NULL OR id <= :upto)
-          AND config_version <> :version AND {OPEN_STATUSES_SQL}
-        ORDER BY id
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
-    ), x AS (
+    WITH x AS (
         SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS x (
             priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
             resolution_target_us bigint, resolution_alert_us bigint)
@@ -109,16 +112,17 @@ RECOMPUTE = text(f"""
             resolution_target_us = x.resolution_target_us,
             resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
             resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
-        FROM stale, x
-        WHERE t.id > :after AND t.id <= (SELECT max(id) FROM stale)
-          AND t.id = stale.id AND stale.same_timeline
-          AND x.priority = t.priority AND x.customer_tier = t.customer_tier
+        FROM x
+        WHERE t.{_IN_CHUNK} AND t.config_version <> :version AND t.config_version = ANY(:same_timeline_versions)
+          AND t.{OPEN_STATUSES_SQL} AND x.priority = t.priority AND x.customer_tier = t.customer_tier
         RETURNING t.id, x.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
+    ), other_timeline AS (
+        SELECT id FROM tickets
+        WHERE {_IN_CHUNK} AND config_version <> :version AND NOT (config_version = ANY(:same_timeline_versions))
+          AND {OPEN_STATUSES_SQL}
     )
-    SELECT (SELECT count(*) FROM stale) AS examined,
-           (SELECT max(id) FROM stale) AS last_id,
-           ARRAY(SELECT id FROM moved WHERE needs_history
-                 UNION ALL SELECT id FROM stale WHERE NOT same_timeline) AS replanned
+    SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM other_timeline) AS moved,
+           ARRAY(SELECT id FROM moved WHERE needs_history UNION ALL SELECT id FROM other_timeline) AS replanned
 """)
 
 
@@ -210,20 +214,22 @@ class RecomputeResult:
 def recompute_chunk(
     session: Session, *, active: ActiveConfig, after: str = "", upto: str | None = None, limit: int = RECOMPUTE_CHUNK
 ) -> RecomputeResult:
-    """Move up to `limit` open tickets with ids in (`after`, `upto`] to the active config; the caller commits.
+    """Move the open tickets among the next `limit` ids in (`after`, `upto`] to the active config.
 
     Targets change set-based in one UPDATE from the stored clock summary. Only tickets whose
     resolution clock crossed a new threshold in an earlier interval, or whose version paused on
     other statuses, are replanned from their history. `next_after` is None once the walk is done.
+    The caller commits.
     """
+    end = session.execute(CHUNK_END, {"after": after, "upto": upto, "offset": limit - 1}).scalar()
+    last = upto if end is None else end
     params = {
         "version": active.version,
         "same_timeline_versions": _same_timeline_versions(session, active),
         "targets": _targets_document(active),
         "after": after,
-        "upto": upto,
-        "limit": limit,
+        "last": last,
     }
     chunk = session.execute(RECOMPUTE, params).one()
     tickets_service.replan(session, ticket_ids=chunk.replanned, active=active)
-    return RecomputeResult(moved=chunk.examined, next_after=chunk.last_id if chunk.examined == limit else None)
+    return RecomputeResult(moved=chunk.moved, next_after=end)

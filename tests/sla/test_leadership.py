@@ -7,9 +7,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import database
@@ -17,9 +18,13 @@ from api.sla import service as sla_service
 from api.sla.evaluator import Evaluator
 from api.sla.models import SlaEvent
 from api.sla_config.store import ConfigStore
+from api.tickets import service as tickets_service
+from api.tickets.models import Ticket
 from tests.builders import apply_batch, events, snapshot, wait_for
+from tests.conftest import SEED_CONFIG
 
 RESPONSE_ALERT = timedelta(seconds=765)  # high/gold in the seed config
+STALE_OPEN = text("SELECT count(*) FROM tickets WHERE config_version <> :v AND status NOT IN ('resolved', 'closed')")
 
 
 def event_count(sessions: sessionmaker[Session]) -> int:
@@ -165,3 +170,61 @@ def test_a_stream_of_thresholds_falling_due_is_recorded_each_within_a_second_eve
     lateness = [event.detected_at - event.due_at for event in events(sessions)]
     assert min(lateness) >= timedelta(0)
     assert max(lateness) < timedelta(seconds=1)
+
+
+def test_a_config_walk_racing_writers_of_the_same_tickets_ends_as_a_replay_from_history(
+    sessions: sessionmaker[Session],
+    config_store: ConfigStore,
+    start_evaluator: Callable[[], Evaluator],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Small chunks, so that the walk and the writers interleave many times.
+    monkeypatch.setattr(sla_service, "recompute_chunk", partial(sla_service.recompute_chunk, limit=97))
+    now = datetime.now(UTC)
+    ids = [f"R-{n:04d}" for n in range(2000)]
+    apply_batch(sessions, config_store.active, [snapshot(i, created_at=now - timedelta(hours=1)) for i in ids], now=now)
+    leader = start_evaluator()
+    wait_for(lambda: leader.status.is_leader, timeout=5)
+
+    stop = threading.Event()
+
+    def write() -> None:
+        step = 0
+        while not stop.is_set():
+            step += 1
+            batch = [
+                snapshot(
+                    i, created_at=now - timedelta(hours=1), updated_at=now + timedelta(seconds=step), status=status
+                )
+                for i, status in zip(ids[step % 7 :: 7], ["in_progress", "pending"] * 200, strict=False)
+            ]
+            apply_batch(sessions, config_store.active, batch, now=now)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        config_store.path.write_text(SEED_CONFIG.replace("86400", "600").replace("3600", "60"))
+        assert config_store.reload()
+        version = config_store.active.version
+
+        def all_moved() -> bool:
+            with sessions() as session:
+                return session.scalar(STALE_OPEN, {"v": version}) == 0
+
+        wait_for(all_moved, timeout=30)
+    finally:
+        stop.set()
+        writer.join()
+    wait_for(all_moved, timeout=30)
+
+    columns = [*tickets_service.CLOCK_COLUMNS, "config_version"]
+
+    def clocks() -> dict[str, tuple[object, ...]]:
+        with sessions() as session:
+            return {t.id: tuple(getattr(t, c) for c in columns) for t in session.query(Ticket)}
+
+    walked = clocks()
+    with sessions() as session:
+        tickets_service.replan(session, ticket_ids=ids, active=config_store.active)
+        session.commit()
+    assert walked == clocks()
