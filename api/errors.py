@@ -87,6 +87,15 @@ def _response(status_code: int, error: str, detail: Any = None) -> JSONResponse:
     return JSONResponse(status_code=status_code, content={"error": error, "detail": detail})
 
 
+def _unavailable(cause: BaseException | None) -> JSONResponse:
+    """503 for a database that is out of reach, or for writes that kept conflicting."""
+    if isinstance(cause, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        logger.warning("concurrent writes kept conflicting: %s", cause)
+        return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
+    logger.warning("database unavailable: %s", cause)
+    return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the one JSON shape."""
 
@@ -108,20 +117,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
-        if isinstance(exc.orig, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
-            logger.warning("concurrent writes kept conflicting: %s", exc.orig)
-            return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
-        logger.warning("database unavailable: %s", exc.orig)
-        return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+        return _unavailable(exc.orig)
 
     # The ingestion path talks to psycopg directly, so its errors arrive unwrapped.
     @app.exception_handler(psycopg.OperationalError)
     async def _database_down_direct(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
-        if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
-            logger.warning("concurrent writes kept conflicting: %s", exc)
-            return _response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
-        logger.warning("database unavailable: %s", exc)
-        return _response(503, "service_unavailable", "the database cannot be reached; retry later")
+        return _unavailable(exc)
 
     @app.exception_handler(PoolTimeout)
     async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:

@@ -18,7 +18,6 @@ from typing import Any, cast
 import orjson
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.sla import planning
@@ -226,9 +225,8 @@ def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveC
         try:
             report: IngestReport = run_steps(_driver_connection(session), ingest_steps(snapshots, active, now))
             return report
-        except (DBAPIError, *RETRYABLE_ERRORS) as exc:
-            cause = exc.orig if isinstance(exc, DBAPIError) else exc
-            if attempt == ATTEMPTS - 1 or not isinstance(cause, RETRYABLE_ERRORS):
+        except RETRYABLE_ERRORS:  # raised by psycopg itself: the steps run on the driver's connection
+            if attempt == ATTEMPTS - 1:
                 raise
             session.rollback()
     raise AssertionError("unreachable")
@@ -266,9 +264,8 @@ def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dic
 
 def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
     """The statements of one batch and the decisions between them, free of I/O."""
-    batch = snapshots
     params = {"now": now, "version": active.version}
-    within = _within_batch(batch)
+    within = _within_batch(snapshots)
     claimed = [_row(history, active) for history in within.values()]
     (claim_rows,) = yield [(CLAIM, {**params, "rows": _json(claimed)})]
     created: dict[str, datetime | None] = dict(claim_rows)
@@ -283,7 +280,7 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
     report = IngestReport(results=[])
     counts: dict[str, int] = defaultdict(int)
     written: dict[tuple[str, datetime], SnapshotFields] = {}
-    for snapshot in batch:
+    for snapshot in snapshots:
         history = histories[snapshot.id]
         outcome, changed = _apply(history, snapshot)
         if changed:
