@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import database
+from api.kit import database
 
 router = APIRouter(tags=["health"])
 
@@ -47,7 +47,7 @@ def readyz(request: Request) -> JSONResponse:
     elif not evaluator.is_alive():
         evaluator_state = "down"
     else:
-        evaluator_state = "leading" if evaluator.status.is_leader else "standby"
+        evaluator_state = "leading" if evaluator.is_leader else "standby"
     ready = database_ok and schema_current and evaluator_state != "down"
     body = Readiness(
         status="ready" if ready else "not_ready",

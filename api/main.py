@@ -4,18 +4,17 @@ The lifespan resolves the database (embedded when DATABASE_URL is unset), applie
 loads the SLA config, starts its watcher and the evaluator, and stops them in reverse order.
 """
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import database, embedded_postgres, errors, health
+from api import health
+from api.kit import database, embedded_postgres, errors, logs
+from api.kit.body_limit import BodyLimit
 from api.settings import Settings, get_settings
 from api.sla import router as sla_router
 from api.sla.evaluator import Evaluator
@@ -25,55 +24,11 @@ from api.sla_config.watcher import ConfigWatcher
 from api.tickets import router as tickets_router
 from api.tickets.schemas import SnapshotIn
 
-logger = logging.getLogger("api")
-
-
-class BodyLimit:
-    """Answer 413 to a request body over the limit, whether announced or streamed."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            status_code=413,
-            content={"error": "payload_too_large", "detail": f"the body is over {self.max_bytes:,} bytes"},
-        )
-        await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure()
         url = database.resolve_database_url(settings)
         database.migrate(url)
         engine = database.make_engine(url)
@@ -146,11 +101,4 @@ def _openapi_with_batch_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
-    for noisy in ("alembic", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-_configure_logging()
 app = create_app()

@@ -9,42 +9,42 @@ import argparse
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import harness, profiling, workloads
 
+
+@dataclass(frozen=True)
+class Size:
+    """How much work each workload does in one mode."""
+
+    batch_snapshots: int
+    naive: int
+    single: int
+    open: int
+    due: int
+    busy: int
+    latency: int
+    over: float
+
+
 SIZES = {
-    "tiny": {
-        "batch_snapshots": 2_000,
-        "naive": 100,
-        "single": 100,
-        "open": 2_000,
-        "due": 200,
-        "busy": 500,
-        "latency": 200,
-        "over": 2.0,
-    },
-    "quick": {
-        "batch_snapshots": 10_000,
-        "naive": 1_000,
-        "single": 1_000,
-        "open": 20_000,
-        "due": 2_000,
-        "busy": 5_000,
-        "latency": 1_000,
-        "over": 5.0,
-    },
-    "full": {
-        "batch_snapshots": 100_000,
-        "naive": 5_000,
-        "single": 10_000,
-        "open": 1_000_000,
-        "due": 10_000,
-        "busy": 100_000,
-        "latency": 10_000,
-        "over": 30.0,
-    },
+    "tiny": Size(batch_snapshots=2_000, naive=100, single=100, open=2_000, due=200, busy=500, latency=200, over=2.0),
+    "quick": Size(
+        batch_snapshots=10_000, naive=1_000, single=1_000, open=20_000, due=2_000, busy=5_000, latency=1_000, over=5.0
+    ),
+    "full": Size(
+        batch_snapshots=100_000,
+        naive=5_000,
+        single=10_000,
+        open=1_000_000,
+        due=10_000,
+        busy=100_000,
+        latency=10_000,
+        over=30.0,
+    ),
 }
 
 
@@ -93,13 +93,13 @@ def main() -> None:
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
     rows: list[workloads.Row] = []
-    rows += workloads.ingest_batches(size["batch_snapshots"], size["naive"])
-    rows += workloads.ingest_single(size["single"], seconds={"tiny": 2, "quick": 5, "full": 15}[mode])
-    rows += workloads.evaluator_pass(size["open"], size["due"])
-    rows += workloads.reads_and_memory(size["open"])
-    rows += workloads.config_change(size["open"])
-    rows += workloads.api_during_pass(size["open"], size["busy"])
-    rows += workloads.alert_latency(size["open"], size["latency"], size["over"])
+    rows += workloads.ingest_batches(size.batch_snapshots, size.naive)
+    rows += workloads.ingest_single(size.single, seconds={"tiny": 2, "quick": 5, "full": 15}[mode])
+    rows += workloads.evaluator_pass(size.open, size.due)
+    rows += workloads.reads_and_memory(size.open)
+    rows += workloads.config_change(size.open)
+    rows += workloads.api_during_pass(size.open, size.busy)
+    rows += workloads.alert_latency(size.open, size.latency, size.over)
     table = render(rows, mode)
     print(table)
     with open(args.output, "w", encoding="utf-8") as handle:

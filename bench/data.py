@@ -4,6 +4,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.kit.timestamps import rfc3339
+
 PRIORITIES = ("low", "high")
 TIERS = ("silver", "gold")
 PATHS = (
@@ -13,11 +15,6 @@ PATHS = (
     ("open", "in_progress", "pending", "in_progress", "resolved"),
     ("open", "pending", "open", "closed"),
 )
-
-
-def iso(instant: datetime) -> str:
-    """RFC 3339 in UTC."""
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 def snapshot_stream(count: int, *, seed: int = 7, prefix: str = "ZD") -> list[dict[str, Any]]:
@@ -37,8 +34,8 @@ def snapshot_stream(count: int, *, seed: int = 7, prefix: str = "ZD") -> list[di
                     "id": f"{prefix}-{number}",
                     "priority": priority,
                     "customer_tier": tier,
-                    "created_at": iso(created),
-                    "updated_at": iso(at),
+                    "created_at": rfc3339(created),
+                    "updated_at": rfc3339(at),
                     "status": status,
                 }
             )

@@ -12,11 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import requests
-from sqlalchemy.engine import make_url
 
-from api import database
+from api.kit import database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,18 +24,14 @@ def server_url() -> str:
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
         return explicit
-    from api import embedded_postgres
+    from api.kit import embedded_postgres
 
     return embedded_postgres.server_url(ROOT / ".sla-data" / "bench")
 
 
 def fresh_database(name: str) -> str:
     """An empty database migrated to head."""
-    admin = server_url()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    url = database.create_database(server_url(), name, replace=True)
     database.migrate(url)
     return url
 

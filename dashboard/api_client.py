@@ -2,6 +2,7 @@
 
 import os
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -68,7 +69,7 @@ def tickets(*, limit: int = 50, cursor: str | None = None, **filters: list[str])
 def ticket(ticket_id: str) -> dict[str, Any] | None:
     """GET /tickets/{id}, or None when there is no such ticket."""
     try:
-        return dict(_call("GET", f"/tickets/{requests.utils.quote(ticket_id, safe='')}"))
+        return dict(_call("GET", f"/tickets/{quote(ticket_id, safe='')}"))
     except ApiRejected as exc:
         if exc.status == 404:
             return None

@@ -7,11 +7,8 @@ relative to now so the dashboard shows something meaningful at once.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.kit.timestamps import rfc3339
 from dashboard import api_client
-
-
-def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 def sample_snapshots(now: datetime, targets: dict[str, dict[str, dict[str, int]]]) -> list[dict[str, Any]]:
@@ -52,8 +49,8 @@ def sample_snapshots(now: datetime, targets: dict[str, dict[str, dict[str, int]]
                             "id": ticket_id,
                             "priority": priority,
                             "customer_tier": tier,
-                            "created_at": _iso(created),
-                            "updated_at": _iso(now - timedelta(seconds=seconds_ago)),
+                            "created_at": rfc3339(created),
+                            "updated_at": rfc3339(now - timedelta(seconds=seconds_ago)),
                             "status": status,
                         }
                     )

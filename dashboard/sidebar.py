@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import api_client, transforms, ui
 
 STATUSES = ["open", "in_progress", "pending", "resolved", "closed"]
-FORM_FIELDS = ("id", "priority", "customer_tier", "status", "created_at", "updated_at", "first_response_at")
 
 
 def _now_text(*, precise: bool = False) -> str:

@@ -6,19 +6,31 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.sla import service as sla_service
-from api.sla.models import SlaEvent
-from api.sla_config.store import ActiveConfig
+from api.kit.timestamps import rfc3339
+from api.models import SlaEvent
+from api.sla import passes
+from api.sla_config.store import ActiveConfig, ConfigStore
 from api.tickets import service as tickets_service
-from api.tickets.schemas import IngestResult, SnapshotIn
+from api.tickets.ingestion import IngestReport
+from api.tickets.schemas import SnapshotIn
+from tests.conftest import SEED_CONFIG, T0, FrozenClock
 
-
-def iso(instant: datetime) -> str:
-    """RFC 3339 text of an aware datetime."""
-    return instant.isoformat().replace("+00:00", "Z")
+# The seed config with high/gold tightened, and the extended form of another config.
+EDITED = SEED_CONFIG.replace("{response: 900,  resolution: 10800}", "{response: 600,  resolution: 7200}")
+EXTENDED = """
+alert_threshold: 0.25
+pause_statuses: [pending, open]
+low:
+  silver: {response: 2h, resolution: 1d}
+  gold:   {response: 1h, resolution: 12h}
+high:
+  silver: {response: 30m, resolution: 6h}
+  gold:   {response: 15m, resolution: 3h}
+"""
 
 
 def snapshot_json(
@@ -36,12 +48,12 @@ def snapshot_json(
         "id": ticket_id,
         "priority": priority,
         "customer_tier": customer_tier,
-        "created_at": iso(created_at),
-        "updated_at": iso(updated_at or created_at),
+        "created_at": rfc3339(created_at),
+        "updated_at": rfc3339(updated_at or created_at),
         "status": status,
     }
     if first_response_at is not None:
-        body["first_response_at"] = iso(first_response_at)
+        body["first_response_at"] = rfc3339(first_response_at)
     return body
 
 
@@ -57,7 +69,7 @@ def minutes(count: float) -> timedelta:
 
 def apply_batch(
     sessions: sessionmaker[Session], active: ActiveConfig, snapshots: Sequence[SnapshotIn], *, now: datetime
-) -> IngestResult:
+) -> IngestReport:
     """Ingest a batch in its own committed transaction."""
     with sessions() as session:
         result = tickets_service.ingest(session, snapshots=snapshots, active=active, now=now)
@@ -67,8 +79,7 @@ def apply_batch(
 
 def run_pass(sessions: sessionmaker[Session], *, now: datetime) -> int:
     """One evaluation pass at `now`; returns how many events it recorded."""
-    with sessions() as session:
-        return sla_service.record_due(session, now=now)
+    return passes.record_due(sessions, now=now)
 
 
 def events(sessions: sessionmaker[Session], ticket_id: str | None = None) -> list[SlaEvent]:
@@ -93,3 +104,36 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
     return time.monotonic() - started
+
+
+def seed(client: TestClient, frozen_clock: FrozenClock) -> None:
+    """Five tickets: breached, at risk, healthy, paused, resolved."""
+    frozen_clock.set(T0 + timedelta(minutes=14))
+    batch = [
+        snapshot_json("breached", created_at=T0 - timedelta(hours=1), priority="high", customer_tier="gold"),
+        snapshot_json("at-risk", created_at=T0, priority="high", customer_tier="gold"),
+        snapshot_json("healthy", created_at=T0, priority="low", customer_tier="silver"),
+        snapshot_json(
+            "paused", created_at=T0, updated_at=T0 + timedelta(minutes=5), status="pending", customer_tier="silver"
+        ),
+        snapshot_json(
+            "resolved", created_at=T0, updated_at=T0 + timedelta(minutes=10), status="resolved", priority="low"
+        ),
+    ]
+    assert client.post("/tickets", json=batch).status_code == 200
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [item["id"] for item in page["items"]]
+
+
+def post(client: TestClient, body: Any) -> Any:
+    return client.post("/tickets", content=body if isinstance(body, str | bytes) else json.dumps(body))
+
+
+def stored_ids(client: TestClient) -> list[str]:
+    return sorted(item["id"] for item in client.get("/tickets", params={"limit": 500}).json()["items"])
+
+
+def high_gold_response(store: ConfigStore) -> int:
+    return store.active.config.targets["high"]["gold"].response

@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import clock, database
+from api.kit import clock, database
 from api.main import create_app
 from api.settings import Settings
 from api.sla_config.store import ActiveConfig, ConfigStore
@@ -31,17 +29,14 @@ def _server_url() -> str:
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         return explicit
-    from api import embedded_postgres
+    from api.kit import embedded_postgres
 
     return embedded_postgres.server_url(ROOT / ".sla-data" / "test")
 
 
 def fresh_database(server_url: str, name: str) -> str:
     """Create an empty database `name` on the server (dropping an old one) and return its URL."""
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return database.create_database(server_url, name, replace=True)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +62,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+def sessions(engine: Engine) -> sessionmaker[Session]:
     """A session factory on empty tables."""
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))

@@ -81,7 +81,7 @@ def test_the_api_waits_for_a_healthy_db_and_the_dashboard_for_a_healthy_api(comp
 
 
 def test_the_compose_database_gets_the_settings_the_embedded_one_gets() -> None:
-    from api.embedded_postgres import RELOADABLE_SETTINGS
+    from api.kit.embedded_postgres import RELOADABLE_SETTINGS
 
     raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
     command = raw["services"]["db"]["command"]

@@ -3,10 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from api.database import Base
-from api.sla import models as _sla_models  # noqa: F401  (registers the tables)
-from api.sla_config import models as _config_models  # noqa: F401
-from api.tickets import models as _ticket_models  # noqa: F401
+from api import models  # noqa: F401  (registers the tables)
+from api.kit.database import Base
 
 MIGRATION_LOCK_KEY = 7_306_241_001
 
@@ -18,7 +16,7 @@ def run_migrations_online() -> None:
     """Apply migrations on a live connection."""
     url = config.get_main_option("sqlalchemy.url")
     if not url:  # run from the command line: use the service's own database settings
-        from api.database import resolve_database_url, sqlalchemy_url
+        from api.kit.database import resolve_database_url, sqlalchemy_url
         from api.settings import get_settings
 
         url = sqlalchemy_url(resolve_database_url(get_settings()))

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from api.kit.statuses import STATUS_RANK
 from api.sla import policy
 from api.sla_config.schema import SlaConfig
-from api.tickets.statuses import STATUS_RANK
 
 
 class SnapshotFields(Protocol):

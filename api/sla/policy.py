@@ -4,20 +4,19 @@ Nothing here reads the time or the database; callers pass `now`. All durations a
 microseconds so that the Python and SQL paths agree to the last digit.
 """
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from api.tickets.statuses import STOPPED_STATUSES
+from api.kit.statuses import STOPPED_STATUSES
+from api.sla_config.schema import ClockName, ClockTarget
 
 MICROSECOND: Final = timedelta(microseconds=1)
 
 Phase = Literal["running", "paused", "stopped"]
 ClockState = Literal["running", "paused", "met", "breached"]
 SlaState = Literal["ok", "at_risk", "breached"]
-ClockName = Literal["response", "resolution"]
 CLOCKS: Final[tuple[ClockName, ...]] = ("response", "resolution")
 
 
@@ -28,28 +27,6 @@ class StatusChange:
     at: datetime
     status: str
     first_response_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClockTarget:
-    """A target and the elapsed time at which its alert falls due, in microseconds."""
-
-    target_us: int
-    alert_us: int
-
-    @property
-    def target_seconds(self) -> int:
-        """The target in whole seconds."""
-        return self.target_us // 1_000_000
-
-
-def clock_target(seconds: int, alert_threshold: float) -> ClockTarget:
-    """Build a target whose alert falls due when `alert_threshold` of it is left."""
-    target_us = seconds * 1_000_000
-    return ClockTarget(
-        target_us=target_us,
-        alert_us=target_us - math.floor(alert_threshold * target_us),
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api import clock
-from api.database import SessionDep
-from api.sla import queries
+from api.kit import clock
+from api.kit.database import SessionDep
+from api.kit.timestamps import Timestamp
+from api.sla import events, summary
 from api.sla.schemas import DashboardSummary, EventPage, EventPublic
-from api.tickets.schemas import Timestamp
 
 router = APIRouter(tags=["sla"])
 
@@ -25,7 +25,7 @@ def list_alerts(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> EventPage:
     """The event log, filtered by kind, clock, detection time or ticket."""
-    rows, next_cursor = queries.list_events(
+    rows, next_cursor = events.list_events(
         session,
         limit=limit,
         cursor=cursor,
@@ -43,4 +43,4 @@ def list_alerts(
 def dashboard_summary(session: SessionDep) -> DashboardSummary:
     """Open tickets by SLA state and by priority x tier, events of the last 24 h, compliance per clock."""
     now: datetime = clock.utc_now()
-    return queries.summary(session, now=now)
+    return summary.summary(session, now=now)

@@ -5,9 +5,11 @@ The extended form adds `alert_threshold` and `pause_statuses` beside the priorit
 durations be written as "2h", "30m" or "1h30m" as well as seconds.
 """
 
+import math
 import re
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,12 +20,32 @@ from pydantic import (
     model_validator,
 )
 
-from api.sla.policy import ClockName, ClockTarget, clock_target
-from api.tickets.statuses import PAUSABLE_STATUSES
+from api.kit.statuses import PAUSABLE_STATUSES
+
+ClockName = Literal["response", "resolution"]
 
 SETTING_KEYS: Final = frozenset({"alert_threshold", "pause_statuses"})
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 _UNIT_SECONDS: Final = (86_400, 3_600, 60, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTarget:
+    """A target and the elapsed time at which its alert falls due, in microseconds."""
+
+    target_us: int
+    alert_us: int
+
+    @property
+    def target_seconds(self) -> int:
+        """The target in whole seconds."""
+        return self.target_us // 1_000_000
+
+
+def clock_target(seconds: int, alert_threshold: float) -> ClockTarget:
+    """Build a target whose alert falls due when `alert_threshold` of it is left."""
+    target_us = seconds * 1_000_000
+    return ClockTarget(target_us=target_us, alert_us=target_us - math.floor(alert_threshold * target_us))
 
 
 def parse_duration(value: Any) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import clock
-from api.sla_config import service
+from api.kit import clock
+from api.sla_config import versions
 from api.sla_config.loader import ConfigError, load_file
 from api.sla_config.schema import SlaConfig
 
@@ -68,7 +68,7 @@ class ConfigStore:
         if self.reload():
             return self.active
         with self._sessions() as session:
-            stored = service.latest(session)
+            stored = versions.latest(session)
         if stored is None:
             message = self._last_error.message if self._last_error else "unknown error"
             raise ConfigError(f"{self.path}: {message}, and no earlier config is stored to fall back on")
@@ -94,7 +94,7 @@ class ConfigStore:
                     self._last_error = None
                     return True
                 with self._sessions() as session:
-                    version = service.register(session, parsed=parsed, source_path=str(self.path), now=now)
+                    version = versions.register(session, parsed=parsed, source_path=str(self.path), now=now)
                     session.commit()
             except ConfigError as exc:
                 self._last_error = ReloadError(message=str(exc), at=now)

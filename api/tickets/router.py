@@ -1,53 +1,34 @@
 """HTTP endpoints of tickets: the batch ingestion and the reads."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from pydantic import TypeAdapter, ValidationError
 
-from api import clock
-from api.database import SessionDep
-from api.errors import BadRequest, ErrorBody, InvalidInput, NotFound, problem
-from api.sla import queries as sla_queries
+from api.kit import clock
+from api.kit.database import SessionDep
+from api.kit.errors import ErrorBody, NotFound
+from api.kit.statuses import Status
+from api.models import Ticket
+from api.sla import events, state
 from api.sla.schemas import EventPublic
-from api.sla_config.store import ActiveConfig, ConfigStore
+from api.sla.state import SlaStateFilter
+from api.sla_config.store import ConfigStore
 from api.tickets import queries, service
-from api.tickets.models import Ticket
-from api.tickets.queries import SlaStateFilter
 from api.tickets.schemas import (
-    FIELD_ORDER,
-    ID_PATTERN_MESSAGE,
     IngestResult,
-    SnapshotIn,
     SnapshotPublic,
     TicketDetail,
     TicketListItem,
     TicketPage,
     TicketPublic,
-    unknown_segment_problems,
 )
-from api.tickets.statuses import Status
+from api.tickets.validation import BATCH_SCHEMA, parse_batch
 
 router = APIRouter(tags=["tickets"])
-
-MAX_BATCH = 10_000
-_ONE = TypeAdapter(SnapshotIn)
-_MANY = TypeAdapter(list[SnapshotIn])
-
-BATCH_SCHEMA = {
-    "oneOf": [
-        {
-            "type": "array",
-            "items": {"$ref": "#/components/schemas/SnapshotIn"},
-            "minItems": 1,
-            "maxItems": MAX_BATCH,
-        },
-        {"$ref": "#/components/schemas/SnapshotIn"},
-    ]
-}
 
 
 async def _config_store(request: Request) -> ConfigStore:
@@ -57,66 +38,6 @@ async def _config_store(request: Request) -> ConfigStore:
 
 
 ConfigStoreDep = Annotated[ConfigStore, Depends(_config_store)]
-
-
-def _message(item: Any) -> str:
-    if item["type"] == "string_pattern_mismatch" and item["loc"][-1:] == ("id",):
-        return ID_PATTERN_MESSAGE
-    return str(item["msg"]).removeprefix("Value error, ")
-
-
-def _problems(error: ValidationError, prefix: list[str | int]) -> list[dict[str, Any]]:
-    return [problem([*prefix, *item["loc"]], _message(item), item["type"]) for item in error.errors(include_url=False)]
-
-
-def _segment_problems(items: list[Any], single: bool, active: ActiveConfig) -> list[dict[str, Any]]:
-    priorities, tiers = active.config.priorities, active.config.tiers
-    return [
-        problem(["body", *([] if single else [index]), name], message, "value_error")
-        for index, item in enumerate(items)
-        for name, message in unknown_segment_problems(item, priorities, tiers)
-    ]
-
-
-def _in_field_order(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def position(item: dict[str, Any]) -> tuple[int, int]:
-        loc = item["loc"]
-        index = next((part for part in loc if isinstance(part, int)), -1)
-        return index, next((FIELD_ORDER[part] for part in loc if part in FIELD_ORDER), -1)
-
-    return sorted(problems, key=position)
-
-
-def parse_batch(body: bytes, active: ActiveConfig) -> list[SnapshotIn]:
-    """Validate a whole batch before anything is written; every problem is reported at once."""
-    stripped = body.lstrip()
-    if not stripped:
-        raise BadRequest("the request body is empty: send a JSON array of snapshots or one snapshot object")
-    single = stripped[:1] == b"{"
-    try:
-        snapshots = [_ONE.validate_json(body)] if single else _MANY.validate_json(body)
-    except ValidationError as exc:
-        if any(item["type"] == "json_invalid" for item in exc.errors()):
-            reason = exc.errors()[0]["msg"]
-            raise BadRequest(f"the body is not valid JSON: {reason}") from None
-        if not single and exc.errors()[0]["type"] == "list_type":
-            raise InvalidInput(
-                detail=[problem(["body"], "send a JSON array of snapshots or one snapshot object", "type_error")]
-            ) from None
-        raw = orjson.loads(body)
-        items = [raw] if single else raw
-        unknown = _segment_problems([item if isinstance(item, dict) else {} for item in items], single, active)
-        raise InvalidInput(detail=_in_field_order(_problems(exc, ["body"]) + unknown)) from None
-    named = ({s.priority for s in snapshots}, {s.customer_tier for s in snapshots})
-    if not (named[0] <= set(active.config.priorities) and named[1] <= set(active.config.tiers)):
-        raise InvalidInput(detail=_segment_problems(snapshots, single, active))
-    if not snapshots:
-        raise InvalidInput(detail=[problem(["body"], "the batch is empty: send 1 to 10,000 snapshots", "too_short")])
-    if len(snapshots) > MAX_BATCH:
-        raise InvalidInput(
-            detail=[problem(["body"], f"{len(snapshots)} snapshots: at most {MAX_BATCH:,} per request", "too_long")]
-        )
-    return snapshots
 
 
 @router.post(
@@ -143,14 +64,11 @@ async def post_tickets(request: Request, store: ConfigStoreDep) -> Response:
     return Response(content=orjson.dumps(report), media_type="application/json")
 
 
-def _list_item(ticket: Ticket, now: Any) -> TicketListItem:
-    return TicketListItem(
-        **_ticket_public(ticket, now).model_dump(),
-        clocks={clock_name: queries.clock_view(ticket, clock_name, now) for clock_name in ("response", "resolution")},
-    )
+def _list_item(ticket: Ticket, now: datetime) -> TicketListItem:
+    return TicketListItem(**_ticket_public(ticket, now).model_dump(), clocks=state.clock_views(ticket, now))
 
 
-def _ticket_public(ticket: Ticket, now: Any) -> TicketPublic:
+def _ticket_public(ticket: Ticket, now: datetime) -> TicketPublic:
     return TicketPublic(
         id=ticket.id,
         priority=ticket.priority,
@@ -160,7 +78,7 @@ def _ticket_public(ticket: Ticket, now: Any) -> TicketPublic:
         status=ticket.status,
         first_response_at=ticket.first_response_at,
         received_at=ticket.received_at,
-        sla_state=queries.ticket_sla_state(ticket, now),
+        sla_state=state.ticket_sla_state(ticket, now),
         config_version=ticket.config_version,
     )
 
@@ -215,12 +133,9 @@ def get_ticket(ticket_id: str, session: SessionDep) -> TicketDetail:
         )
         for row in queries.history(session, ticket_id)
     ]
-    events = [
-        EventPublic.model_validate(event, from_attributes=True) for event in sla_queries.events_of(session, ticket_id)
+    recorded = [
+        EventPublic.model_validate(event, from_attributes=True) for event in events.events_of(session, ticket_id)
     ]
     return TicketDetail(
-        ticket=_ticket_public(ticket, now),
-        clocks={clock_name: queries.clock_view(ticket, clock_name, now) for clock_name in ("response", "resolution")},
-        history=history,
-        events=events,
+        ticket=_ticket_public(ticket, now), clocks=state.clock_views(ticket, now), history=history, events=recorded
     )

@@ -1,56 +1,18 @@
 """Request and response models of the ticket endpoints."""
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.kit.statuses import Status
+from api.kit.timestamps import Timestamp
 from api.sla.schemas import ClockPublic, EventPublic
-from api.tickets.statuses import Status
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
 # No control characters; checked by pydantic itself, which words the error as a pattern mismatch.
 ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 ID_PATTERN_MESSAGE = "id must not contain control characters"
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """Accept an RFC 3339 timestamp string with an offset and return it in UTC."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("timestamp must carry an offset such as Z or +02:00")
-        return value.astimezone(UTC)
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 timestamp string such as 2026-11-27T09:30:00Z")
-    return _parse_text(value)
-
-
-# The snapshots of one ticket repeat its created_at, and a batch often shares instants.
-@lru_cache(maxsize=16_384)
-def _parse_text(value: str) -> datetime:
-    match = _RFC3339.match(value)
-    if not match:
-        raise ValueError(f"{value!r} is not an RFC 3339 timestamp such as 2026-11-27T09:30:00Z")
-    if match.group(2) is None:
-        raise ValueError(f"{value!r} has no offset: add Z or an offset such as +02:00")
-    try:
-        parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid date and time: {exc}") from exc
-    return parsed.astimezone(UTC)
-
-
-Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
 
 
 class SnapshotIn(BaseModel):

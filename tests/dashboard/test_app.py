@@ -6,7 +6,8 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from tests.builders import iso, snapshot_json
+from api.kit.timestamps import rfc3339
+from tests.builders import snapshot_json
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "streamlit_app.py")
@@ -104,7 +105,7 @@ def test_the_config_page_shows_targets_and_version(seeded: str, dashboard_env: s
 def test_the_sidebar_form_creates_a_ticket_and_shows_field_errors(seeded: str, dashboard_env: str) -> None:
     page = app()
     page.text_input(key="form_id").input("app-form")
-    page.text_input(key="form_created").input(iso(datetime.now(UTC)))
+    page.text_input(key="form_created").input(rfc3339(datetime.now(UTC)))
     page.button[0].click().run()
     assert any("app-form: created" in success.value for success in page.sidebar.success), (
         [s.value for s in page.success],

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from api.kit.timestamps import rfc3339
 from bench.harness import free_port
-from tests.builders import iso
 from tests.conftest import ROOT
 from tests.dashboard.conftest import serve
 
@@ -70,7 +70,7 @@ def test_a_ticket_created_in_the_sidebar_is_listed_alerts_in_amber_and_opens_its
 
     created = datetime.now(UTC) - LOW_SILVER_ALERT + timedelta(seconds=6)
     sidebar.get_by_label("Ticket id").fill("browser-1")
-    sidebar.get_by_label("Created at (RFC 3339)").fill(iso(created))
+    sidebar.get_by_label("Created at (RFC 3339)").fill(rfc3339(created))
     sidebar.get_by_role("button", name="Send snapshot").click()
     expect(sidebar.get_by_text("browser-1: created")).to_be_visible(timeout=15_000)
 

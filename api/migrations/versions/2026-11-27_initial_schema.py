@@ -28,6 +28,13 @@ $$
 
 def upgrade() -> None:
     """Apply this migration."""
+    _create_config_versions()
+    _create_tickets()
+    _create_events()
+    _create_snapshots()
+
+
+def _create_config_versions() -> None:
     op.create_table(
         "sla_config_versions",
         sa.Column("version", sa.Integer(), autoincrement=True, nullable=False),
@@ -37,6 +44,9 @@ def upgrade() -> None:
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("version", name=op.f("pk_sla_config_versions")),
     )
+
+
+def _create_tickets() -> None:
     op.create_table(
         "tickets",
         sa.Column("id", sa.Text(), nullable=False),
@@ -95,6 +105,9 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("next_check_at IS NOT NULL"),
     )
+
+
+def _create_events() -> None:
     op.create_table(
         "sla_events",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -137,6 +150,9 @@ def upgrade() -> None:
         "CREATE TRIGGER sla_events_append_only BEFORE UPDATE OR DELETE ON sla_events "
         "FOR EACH ROW EXECUTE FUNCTION sla_events_refuse_change()"
     )
+
+
+def _create_snapshots() -> None:
     op.create_table(
         "ticket_snapshots",
         sa.Column("ticket_id", sa.Text(), nullable=False),

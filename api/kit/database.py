@@ -1,0 +1,135 @@
+"""Engine, sessions, the declarative base and migrations.
+
+Services flush and never commit: the request dependency and the evaluator's jobs are the edges that commit.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+from alembic.config import Config
+from fastapi import Depends, Request
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from api.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
+
+# Every timestamp column: timezone-aware, stored in UTC.
+TZ = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    """Base of every table, with explicit constraint names."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Turn a libpq-style postgresql:// URL into one that selects the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """Turn a SQLAlchemy URL back into one psycopg accepts directly."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured database, or the embedded PostgreSQL started on demand."""
+    if settings.database_url:
+        return settings.database_url
+    from api.kit import embedded_postgres
+
+    return embedded_postgres.start(settings.sla_data_dir)
+
+
+def create_database(server_url: str, name: str, *, replace: bool = False) -> str:
+    """Create database `name` on the server unless it exists (dropping it first if `replace`); return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        if replace:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with a pool sized for one API process."""
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # No pre-ping: it costs a round trip per request. A connection found dead is invalidated
+        # with the whole pool, and that one request answers 503.
+        pool_recycle=1800,
+    )
+
+
+def make_ingest_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """Async connections for ingestion, which runs on the event loop without a thread per request.
+
+    Opened by the caller (`await pool.open()`). A connection that died is noticed when its request
+    fails (503) and replaced by the pool; no check on every checkout, which would cost a round trip.
+    """
+    return AsyncConnectionPool(libpq_url(url), min_size=2, max_size=max_size, open=False, timeout=10)
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic, the only way the schema changes."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at this package's migrations and at `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest migration."""
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return set(rows) == heads
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the request succeeds."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": commit before the response is sent, so a client that was told "stored" can
+# read it back at once, and a failed commit answers an error instead of a success already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

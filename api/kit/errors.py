@@ -1,0 +1,126 @@
+"""One error base and one JSON shape: `{"error": str, "detail": ...}`.
+
+    ApiError                 400, a request the service cannot read
+    ├── BadRequest           400, e.g. malformed JSON
+    ├── InvalidInput         422, every problem listed with its location
+    └── NotFound             404
+
+Bad input is never a 500: request validation errors answer like InvalidInput, a database that
+is out of reach or transactions that kept conflicting answer 503.
+"""
+
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+from api.kit.steps import is_retryable
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: str
+    detail: Any = None
+
+
+class ApiError(Exception):
+    """Base of the errors a client can cause or must be told about."""
+
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, message: str | None = None, detail: Any = None) -> None:
+        super().__init__(message or self.error)
+        self.message = message or self.error
+        self.detail = detail
+
+
+class BadRequest(ApiError):
+    """The request cannot be read."""
+
+
+class InvalidInput(ApiError):
+    """The request was read but breaks the contract; `detail` lists every problem."""
+
+    status_code = 422
+    error = "validation_error"
+
+
+class NotFound(ApiError):
+    """No such resource."""
+
+    status_code = 404
+    error = "not_found"
+
+
+def problem(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
+    """One entry of a 422's detail list."""
+    return {"loc": loc, "msg": msg, "type": kind}
+
+
+def error_response(status_code: int, error: str, detail: Any = None) -> JSONResponse:
+    """A response in the one error shape."""
+    return JSONResponse(status_code=status_code, content={"error": error, "detail": detail})
+
+
+def _unavailable(cause: BaseException | None) -> JSONResponse:
+    """503 for a database that is out of reach, or for writes that kept conflicting."""
+    if cause is not None and is_retryable(cause):
+        logger.warning("concurrent writes kept conflicting: %s", cause)
+        return error_response(503, "service_unavailable", "concurrent writes to the same tickets conflicted; retry")
+    logger.warning("database unavailable: %s", cause)
+    return error_response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the one JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status_code, exc.error, exc.detail if exc.detail is not None else exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            problem(list(item["loc"]), str(item["msg"]).removeprefix("Value error, "), item["type"])
+            for item in exc.errors()
+        ]
+        return error_response(422, "validation_error", detail)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), None)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        return _unavailable(exc.orig)
+
+    # The ingestion path talks to psycopg directly, so its errors arrive unwrapped.
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_down_direct(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        return _unavailable(exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        logger.warning("no database connection available: %s", exc)
+        return error_response(503, "service_unavailable", "the database cannot be reached; retry later")
+
+    @app.exception_handler(psycopg.Error)
+    async def _database_error_direct(_: Request, exc: psycopg.Error) -> JSONResponse:
+        logger.exception("database error")
+        return error_response(500, "internal_error", "the database refused the operation")
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        logger.exception("database error")
+        return error_response(500, "internal_error", "the database refused the operation")

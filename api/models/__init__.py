@@ -1,0 +1,11 @@
+"""Every table, in one place that each domain can import: tickets and their history, events, config versions, counts.
+
+Alembic builds the schema these describe; `tests/migrations` checks that the two agree.
+"""
+
+from api.models.config_versions import SlaConfigVersion
+from api.models.counts import TicketCountDelta
+from api.models.events import SlaEvent
+from api.models.tickets import Ticket, TicketSnapshot
+
+__all__ = ["SlaConfigVersion", "SlaEvent", "Ticket", "TicketCountDelta", "TicketSnapshot"]

@@ -1,0 +1,222 @@
+"""The config walk: move every open ticket's targets and deadlines to the config in force.
+
+The leader walks the open tickets in id order, in `WALK_LANES` id ranges at once (each on its own
+connection, so PostgreSQL can use both cores of a small machine), one statement a chunk that moves
+targets and deadlines from the stored clock summary. Only tickets whose resolution clock crossed a
+new threshold in an earlier interval, or whose config paused on other statuses, are replayed from
+their history. A walk that moved anything is followed by another, which catches tickets a process
+with an older config wrote meanwhile.
+"""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.kit.statuses import OPEN_STATUS_SQL
+from api.kit.steps import is_retryable
+from api.models import SlaConfigVersion
+from api.sla import replay
+from api.sla_config.store import ActiveConfig
+
+logger = logging.getLogger(__name__)
+
+MOVE_CHUNK = 50_000
+WALK_LANES = 2
+# Events due after the walk began, less this margin, are recorded between its chunks.
+RECENT_MARGIN = timedelta(seconds=1)
+
+
+def _crossing_sql(clock: str, threshold: str, *, single_segment: bool) -> str:
+    """SQL of the instant a clock reaches `threshold` microseconds, from the stored summary.
+
+    The response clock is one interval from creation, so its crossing is exact here. A resolution
+    clock that already ran past the threshold crossed it in an earlier interval that only the
+    history knows: those rows are flagged and replayed from history.
+    """
+    running = f"t.{clock}_running_since + (targets.{threshold} - t.{clock}_elapsed_us) * interval '1 microsecond'"
+    if single_segment:
+        return (
+            f"CASE WHEN t.{clock}_phase = 'running' THEN {running} "
+            f"WHEN targets.{threshold} <= t.{clock}_elapsed_us "
+            f"THEN t.created_at + targets.{threshold} * interval '1 microsecond' END"
+        )
+    return f"CASE WHEN t.{clock}_phase = 'running' AND targets.{threshold} > t.{clock}_elapsed_us THEN {running} END"
+
+
+# A chunk is an id range: each continues where the last stopped instead of scanning again past
+# the tickets already moved.
+CHUNK_END = text("""
+    SELECT id FROM tickets
+    WHERE id > :after AND (CAST(:upto AS text) IS NULL OR id <= :upto)
+    ORDER BY id
+    OFFSET :offset
+    LIMIT 1
+""")
+
+_IN_CHUNK = "id > :after AND (CAST(:last AS text) IS NULL OR id <= :last)"
+
+# The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
+# to every row and cost an eighth of the chunk. A row a writer holds is waited for; writers lock
+# tickets in id order too, and a deadlock all the same reruns the chunk.
+MOVE = text(f"""
+    WITH targets AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS targets (
+            priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
+            resolution_target_us bigint, resolution_alert_us bigint)
+    ), moved AS (
+        UPDATE tickets AS t SET
+            config_version = :version,
+            response_target_us = targets.response_target_us,
+            response_alert_at = {_crossing_sql("response", "response_alert_us", single_segment=True)},
+            response_due_at = {_crossing_sql("response", "response_target_us", single_segment=True)},
+            resolution_target_us = targets.resolution_target_us,
+            resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
+            resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
+        FROM targets
+        WHERE t.{_IN_CHUNK} AND t.config_version <> :version AND t.config_version = ANY(:same_timeline_versions)
+          AND t.{OPEN_STATUS_SQL} AND targets.priority = t.priority AND targets.customer_tier = t.customer_tier
+        RETURNING t.id, targets.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
+    ), other_timeline AS (
+        SELECT id FROM tickets
+        WHERE {_IN_CHUNK} AND config_version <> :version AND NOT (config_version = ANY(:same_timeline_versions))
+          AND {OPEN_STATUS_SQL}
+    )
+    SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM other_timeline) AS moved,
+           ARRAY(SELECT id FROM moved WHERE needs_history UNION ALL SELECT id FROM other_timeline) AS replayed
+""")
+
+SPLITS = text("""
+    SELECT id FROM tickets ORDER BY id
+    OFFSET greatest((SELECT reltuples FROM pg_class WHERE oid = 'tickets'::regclass), 0)::bigint * :part / :parts
+    LIMIT 1
+""")
+
+
+def _targets_document(active: ActiveConfig) -> str:
+    rows: list[dict[str, Any]] = []
+    for priority, by_tier in active.config.targets.items():
+        for tier in by_tier:
+            response = active.config.target(priority, tier, "response")
+            resolution = active.config.target(priority, tier, "resolution")
+            rows.append(
+                {
+                    "priority": priority,
+                    "customer_tier": tier,
+                    "response_target_us": response.target_us,
+                    "response_alert_us": response.alert_us,
+                    "resolution_target_us": resolution.target_us,
+                    "resolution_alert_us": resolution.alert_us,
+                }
+            )
+    return orjson.dumps(rows).decode()
+
+
+def _same_timeline_versions(session: Session, active: ActiveConfig) -> list[int]:
+    """Versions whose pause statuses match the active one: their stored clock progress still holds."""
+    pause = sorted(active.config.pause_statuses)
+    versions = session.execute(select(SlaConfigVersion.version, SlaConfigVersion.document)).all()
+    return [version for version, document in versions if sorted(document.get("pause_statuses", [])) == pause]
+
+
+def splits(session: Session, parts: int) -> list[str]:
+    """Ids that cut the tickets into `parts` ranges of about equal size (fewer for a small table)."""
+    found = {session.execute(SPLITS, {"part": part, "parts": parts}).scalar() for part in range(1, parts)}
+    return sorted(split for split in found if split is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMoved:
+    """What one chunk of a walk moved, and where the walk goes on (None once done)."""
+
+    moved: int
+    next_after: str | None
+
+
+def move_chunk(
+    session: Session, *, active: ActiveConfig, after: str = "", upto: str | None = None, limit: int = MOVE_CHUNK
+) -> ChunkMoved:
+    """Move the open tickets among the next `limit` ids in (`after`, `upto`] to the active config.
+
+    Targets change set-based in one UPDATE from the stored clock summary; tickets that need
+    their history are replayed. The caller commits.
+    """
+    end = session.execute(CHUNK_END, {"after": after, "upto": upto, "offset": limit - 1}).scalar()
+    params = {
+        "version": active.version,
+        "same_timeline_versions": _same_timeline_versions(session, active),
+        "targets": _targets_document(active),
+        "after": after,
+        "last": upto if end is None else end,
+    }
+    chunk = session.execute(MOVE, params).one()
+    replay.replay(session, ticket_ids=chunk.replayed, active=active)
+    return ChunkMoved(moved=chunk.moved, next_after=end)
+
+
+@dataclass
+class _Lane:
+    """One id range of a walk: (after, upto], and whether it is walked to its end."""
+
+    after: str
+    upto: str | None
+    done: bool = False
+
+
+@dataclass
+class ConfigWalk:
+    """Where the walk to a config version stands: its lanes, what it moved, when it began."""
+
+    sessions: sessionmaker[Session]
+    version: int = 0
+    lanes: list[_Lane] = field(default_factory=list)
+    moved: int = 0
+    started_at: datetime | None = None
+    _pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=WALK_LANES, thread_name_prefix="sla-walk")
+    )
+
+    def recent(self, now: datetime) -> datetime:
+        """Events due after this instant are recorded while the walk goes on: those due since it began."""
+        if self.started_at is None:
+            self.started_at = now
+        return self.started_at - RECENT_MARGIN
+
+    def step(self, active: ActiveConfig) -> bool:
+        """Move one chunk per lane to `active`; True once a whole walk found nothing to move."""
+        if self.version != active.version or not self.lanes:
+            with self.sessions() as session:
+                bounds = ["", *splits(session, WALK_LANES)]
+            self.version, self.moved, self.started_at = active.version, 0, None
+            self.lanes = [_Lane(after, upto) for after, upto in zip(bounds, [*bounds[1:], None], strict=True)]
+        pending = [lane for lane in self.lanes if not lane.done]
+        self.moved += sum(self._pool.map(lambda lane: self._move_lane(lane, active), pending))
+        if not all(lane.done for lane in self.lanes):
+            return False
+        done = self.moved == 0
+        self.lanes, self.moved, self.started_at = [], 0, None
+        return done
+
+    def _move_lane(self, lane: _Lane, active: ActiveConfig) -> int:
+        """Move the next chunk of one lane in its own transaction; a deadlock with a writer reruns it later."""
+        with self.sessions() as session:
+            try:
+                result = move_chunk(session, active=active, after=lane.after, upto=lane.upto)
+                session.commit()
+            except Exception as error:
+                if not is_retryable(error):
+                    raise
+                logger.warning("a config walk chunk met a writer in a deadlock; it runs again")
+                return 0
+        lane.after = result.next_after or lane.after
+        lane.done = result.next_after is None
+        return result.moved
+
+    def close(self) -> None:
+        """Let go of the lane threads."""
+        self._pool.shutdown(wait=False)

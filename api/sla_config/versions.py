@@ -1,0 +1,45 @@
+"""Numbered versions of the SLA config, shared by every process on the database."""
+
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from api.kit.statuses import OPEN_STATUS_SQL
+from api.models import SlaConfigVersion
+from api.sla_config.loader import ConfigError, ParsedConfig
+
+REGISTRY_LOCK_KEY = 7_306_241_002
+
+OPEN_SEGMENTS = text(f"SELECT DISTINCT priority, customer_tier FROM tickets WHERE {OPEN_STATUS_SQL}")
+
+
+def latest(session: Session) -> SlaConfigVersion | None:
+    """The newest config version stored."""
+    return session.scalars(select(SlaConfigVersion).order_by(SlaConfigVersion.version.desc()).limit(1)).first()
+
+
+def register(session: Session, *, parsed: ParsedConfig, source_path: str, now: datetime) -> SlaConfigVersion:
+    """The version of this config: the newest one if it means the same, else a new one.
+
+    Refuses a config that drops a priority or tier still used by open tickets, whose clocks
+    would otherwise lose their targets.
+    """
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTRY_LOCK_KEY})
+    newest = latest(session)
+    if newest is not None and newest.content_hash == parsed.content_hash:
+        return newest
+    targets = parsed.config.targets
+    orphaned = sorted(
+        f"{row.priority}/{row.customer_tier}"
+        for row in session.execute(OPEN_SEGMENTS)
+        if row.customer_tier not in targets.get(row.priority, {})
+    )
+    if orphaned:
+        raise ConfigError(f"open tickets use priority/tier {', '.join(orphaned)}, which this config no longer names")
+    version = SlaConfigVersion(
+        content_hash=parsed.content_hash, document=parsed.config.as_document(), source_path=source_path, loaded_at=now
+    )
+    session.add(version)
+    session.flush()
+    return version

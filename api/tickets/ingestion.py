@@ -1,0 +1,143 @@
+"""Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
+
+A batch runs in three statements whatever its size: lock (creating) every ticket it names, read
+the stored history of those that existed, then, with each snapshot's outcome decided in memory
+as if the snapshots had been sent one by one, write the new history rows and rewrite the current
+state and clock summary of every ticket that changed.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from api.kit.steps import Steps
+from api.sla import planning
+from api.sla.planning import Snapshot, SnapshotFields
+from api.sla.replay import READ_HISTORY, as_json
+from api.sla_config.store import ActiveConfig
+from api.tickets.schemas import Outcome, SnapshotIn
+from api.tickets.statements import CLAIM, WRITE_BATCH
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """What happened to one snapshot of a batch."""
+
+    id: str
+    outcome: Outcome
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Counts per outcome and the outcome of every snapshot, in the order they were sent."""
+
+    results: list[SnapshotResult]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    conflict: int = 0
+
+
+def _snapshot_row(snapshot: SnapshotFields) -> dict[str, Any]:
+    """The snapshot's fields by name: both kinds of snapshot keep exactly those in their __dict__."""
+    return vars(snapshot)
+
+
+@dataclass(slots=True)
+class _TicketHistory:
+    """What is known of one ticket while a batch is applied to it in order."""
+
+    snapshots: dict[datetime, SnapshotFields] = field(default_factory=dict)
+    newest: datetime | None = None
+    changed: bool = False
+
+    def add(self, snapshot: SnapshotFields) -> None:
+        self.snapshots[snapshot.updated_at] = snapshot
+        if self.newest is None or snapshot.updated_at > self.newest:
+            self.newest = snapshot.updated_at
+
+
+def _apply(history: _TicketHistory, snapshot: SnapshotFields) -> tuple[Outcome, bool]:
+    """The outcome of one snapshot against what is known so far, and whether history changed."""
+    newest = history.newest
+    stored = history.snapshots.get(snapshot.updated_at)
+    if newest is None:
+        outcome: Outcome = "created"
+    elif stored is not None:
+        if planning.content(stored) == planning.content(snapshot):
+            return "unchanged", False
+        if planning.rank(snapshot) <= planning.rank(stored):
+            return "conflict", False
+        outcome = "updated" if snapshot.updated_at == newest else "stale"
+    else:
+        outcome = "updated" if snapshot.updated_at > newest else "stale"
+    history.add(snapshot)
+    return outcome, True
+
+
+def _within_batch(batch: Sequence[SnapshotFields]) -> dict[str, dict[datetime, SnapshotFields]]:
+    """Each ticket's history as the batch alone tells it: one winner per instant."""
+    histories: dict[str, dict[datetime, SnapshotFields]] = defaultdict(dict)
+    for snapshot in batch:
+        known = histories[snapshot.id].get(snapshot.updated_at)
+        if known is None or planning.rank(snapshot) > planning.rank(known):
+            histories[snapshot.id][snapshot.updated_at] = snapshot
+    return histories
+
+
+def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dict[str, Any]:
+    current = snapshots[max(snapshots)]
+    return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
+
+
+def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
+    """The statements of one batch and the decisions between them, free of I/O."""
+    params = {"now": now, "version": active.version}
+    within = _within_batch(snapshots)
+    claimed = [_row(history, active) for history in within.values()]
+    (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]
+    created: dict[str, datetime | None] = dict(claim_rows)
+    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
+    # A ticket this batch created has no history yet: its history is written with it, below.
+    existing = [ticket_id for ticket_id in within if ticket_id not in created]
+    if existing:
+        (history_rows,) = yield [(READ_HISTORY, {"ids": existing})]
+        for row in history_rows:
+            histories[row[0]].add(Snapshot(*row))
+
+    report = IngestReport(results=[])
+    counts: dict[str, int] = defaultdict(int)
+    written: dict[tuple[str, datetime], SnapshotFields] = {}
+    for snapshot in snapshots:
+        history = histories[snapshot.id]
+        outcome, changed = _apply(history, snapshot)
+        if changed:
+            history.changed = True
+            written[(snapshot.id, snapshot.updated_at)] = snapshot
+        report.results.append(SnapshotResult(snapshot.id, outcome))
+        counts[outcome] += 1
+
+    if written:
+        # New tickets were written whole by CLAIM; only stored tickets whose history grew change here.
+        rewritten = [
+            _row(history.snapshots, active)
+            for ticket_id, history in histories.items()
+            if history.changed and ticket_id not in created
+        ]
+        yield [
+            (
+                WRITE_BATCH,
+                {
+                    **params,
+                    "history": as_json([_snapshot_row(s) for s in written.values()]),
+                    "rows": as_json(rewritten),
+                    "created_earliest": min((at for at in created.values() if at is not None), default=None),
+                },
+            )
+        ]
+    for name, count in counts.items():
+        setattr(report, name, count)
+    return report

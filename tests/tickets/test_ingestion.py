@@ -1,0 +1,180 @@
+"""Any order of delivery, with duplicates and any batching, converges to the same state."""
+
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.kit.statuses import STATUS_ORDER
+from api.models import Ticket
+from api.sla import state
+from api.sla_config.store import ActiveConfig
+from api.tickets.schemas import SnapshotIn
+from tests.builders import apply_batch, run_pass, snapshot
+from tests.conftest import T0
+from tests.strategies import deliveries, ticket_histories
+
+NOW = T0 + timedelta(hours=12)
+
+
+def _reset(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        session.execute(text("TRUNCATE sla_events, ticket_snapshots, tickets RESTART IDENTITY"))
+        session.commit()
+
+
+def _state(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Everything a client can observe, except the instants at which things were received."""
+    with sessions() as session:
+        tickets = {
+            ticket.id: {
+                **{
+                    column: getattr(ticket, column)
+                    for column in (c.key for c in Ticket.__table__.columns)
+                    if column not in {"received_at", "events_recorded", "next_check_at"}
+                },
+                "sla_state": state.ticket_sla_state(ticket, NOW),
+                "clocks": state.clock_views(ticket, NOW),
+            }
+            for ticket in session.query(Ticket)
+        }
+        history = session.execute(
+            text(
+                "SELECT ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at "
+                "FROM ticket_snapshots ORDER BY ticket_id, updated_at"
+            )
+        ).all()
+        events = session.execute(
+            text(
+                "SELECT ticket_id, clock, kind, due_at, detected_at, target_seconds, priority, customer_tier "
+                "FROM sla_events ORDER BY ticket_id, clock, kind"
+            )
+        ).all()
+    return {"tickets": tickets, "history": history, "events": events}
+
+
+def _deliver(sessions: sessionmaker[Session], active: ActiveConfig, batches: list[list[SnapshotIn]]) -> dict[str, Any]:
+    _reset(sessions)
+    received = T0
+    for batch in batches:
+        received += timedelta(seconds=1)
+        apply_batch(sessions, active, batch, now=received)
+    run_pass(sessions, now=NOW)
+    return _state(sessions)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_delivery_order_with_duplicates_and_batching_converges(
+    sessions: sessionmaker[Session], active: ActiveConfig, data: st.DataObject
+) -> None:
+    snapshots = data.draw(ticket_histories())
+    reference = _deliver(sessions, active, [snapshots])
+    shuffled = _deliver(sessions, active, data.draw(deliveries(snapshots)))
+    assert shuffled == reference
+
+
+def test_the_current_state_is_never_written_backwards(sessions: sessionmaker[Session], active: ActiveConfig) -> None:
+    newer = snapshot("T-1", created_at=T0, updated_at=T0 + timedelta(hours=2), status="resolved")
+    older = snapshot("T-1", created_at=T0, updated_at=T0 + timedelta(hours=1), status="in_progress")
+
+    first = apply_batch(sessions, active, [newer], now=T0)
+    second = apply_batch(sessions, active, [older], now=T0)
+
+    assert [r.outcome for r in first.results + second.results] == ["created", "stale"]
+    with sessions() as session:
+        ticket = session.get(Ticket, "T-1")
+        assert ticket is not None
+        assert (ticket.status, ticket.updated_at) == ("resolved", T0 + timedelta(hours=2))
+        # The late in_progress still stopped the response clock at its own instant.
+        assert ticket.response_elapsed_us == 3600 * 1_000_000
+
+
+def _at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_two_versions_of_one_instant_keep_the_later_status_whatever_arrives_first(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    pending = snapshot("T-1", created_at=T0, updated_at=_at(5), status="pending")
+    progress = snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")
+
+    for order, expected in (([pending, progress], "conflict"), ([progress, pending], "updated")):
+        _reset(sessions)
+        apply_batch(sessions, active, [order[0]], now=T0)
+        result = apply_batch(sessions, active, [order[1]], now=T0)
+        assert result.results[0].outcome == expected
+        with sessions() as session:
+            ticket = session.get(Ticket, "T-1")
+            assert ticket is not None
+            assert ticket.status == "pending"
+
+
+def test_a_batch_waiting_on_a_concurrent_creation_of_its_ticket_keeps_both_snapshots(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    from api.tickets import service
+
+    first = snapshot("race", created_at=T0, updated_at=T0 + timedelta(minutes=1))
+    second = snapshot("race", created_at=T0, updated_at=T0 + timedelta(minutes=2), status="in_progress")
+    holder = sessions()
+    service.ingest(holder, snapshots=[first], active=active, now=T0)  # created, not yet committed
+    outcome: list[Any] = []
+
+    def other_batch() -> None:
+        with sessions() as session:
+            outcome.append(service.ingest(session, snapshots=[second], active=active, now=T0))
+            session.commit()
+
+    racer = threading.Thread(target=other_batch)
+    racer.start()
+    time.sleep(0.5)  # the racer now waits on the uncommitted ticket
+    holder.commit()
+    holder.close()
+    racer.join(timeout=10)
+
+    assert [r.outcome for r in outcome[0].results] == ["updated"]
+    with sessions() as session:
+        ticket = session.get(Ticket, "race")
+        assert ticket is not None
+        assert ticket.status == "in_progress"
+        assert session.execute(text("SELECT count(*) FROM ticket_snapshots WHERE ticket_id = 'race'")).scalar() == 2
+
+
+def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    snapshots = [
+        snapshot(f"C-{n % 40}", created_at=T0, updated_at=T0 + timedelta(minutes=n), status=STATUS_ORDER[n % 4])
+        for n in range(400)
+    ]
+    batches = [snapshots[start::8] for start in range(8)]
+    errors: list[BaseException] = []
+
+    def send(batch: list[SnapshotIn]) -> None:
+        try:
+            with sessions() as session:
+                from api.tickets import service
+
+                service.ingest(session, snapshots=batch, active=active, now=T0)
+                session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    concurrent = _state(sessions)
+
+    sequential = _deliver(sessions, active, [snapshots])
+    assert sequential["tickets"] == concurrent["tickets"]
+    assert sequential["history"] == concurrent["history"]
