@@ -1,13 +1,16 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics: what operators and orchestrators look at."""
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.kit import database
+from api.kit import clock, database, metrics
+from api.kit.database import SessionDep
 
 router = APIRouter(tags=["health"])
 
@@ -56,3 +59,23 @@ def readyz(request: Request) -> JSONResponse:
         evaluator=evaluator_state,
     )
     return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
+
+
+PENDING = text(
+    "SELECT count(*) AS pending, min(created_at) AS oldest FROM notification_deliveries WHERE status = 'pending'"
+)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "the Prometheus text format"}},
+)
+def prometheus_metrics(session: SessionDep) -> Response:
+    """Counters and histograms of this process, and gauges read from the database at each scrape."""
+    row = session.execute(PENDING).one()
+    metrics.NOTIFICATION_PENDING.set(row.pending)
+    age = (clock.utc_now() - row.oldest).total_seconds() if row.oldest else 0.0
+    metrics.NOTIFICATION_OLDEST_PENDING.set(max(age, 0.0))
+    return Response(content=generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,13 @@
 """The FastAPI application: `uvicorn api.main:app`.
 
 The lifespan resolves the database (embedded when DATABASE_URL is unset), applies migrations,
-loads the SLA config, starts its watcher and the evaluator, and stops them in reverse order.
+loads the SLA config, starts its watcher, the evaluator, the listener that relays NOTIFYs to the
+event streams and the notification worker, and stops them in reverse order.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,14 +17,57 @@ from sqlalchemy.orm import sessionmaker
 from api import health
 from api.kit import database, embedded_postgres, errors, logs
 from api.kit.body_limit import BodyLimit
+from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
+from api.kit.listener import Listener
+from api.notifications import router as notifications_router
+from api.notifications.worker import DeliveryWorker
 from api.settings import Settings, get_settings
 from api.sla import router as sla_router
 from api.sla.evaluator import Evaluator
 from api.sla_config import router as config_router
-from api.sla_config.store import ConfigStore
+from api.sla_config.store import ActiveConfig, ConfigStore
 from api.sla_config.watcher import ConfigWatcher
+from api.streams import router as streams_router
+from api.streams.broadcaster import Broadcaster
 from api.tickets import router as tickets_router
 from api.tickets.schemas import SnapshotIn
+
+
+async def _start_live_parts(app: FastAPI, settings: Settings, url: str, store: ConfigStore) -> AsyncExitStack:
+    """The process's LISTEN connection, the event broadcaster of the streams, and the delivery worker."""
+    stack = AsyncExitStack()
+    pool = database.make_async_pool(url, max_size=4)
+    await pool.open()
+    stack.push_async_callback(pool.close)
+    listener = Listener(database.libpq_url(url))
+    broadcaster = Broadcaster(pool)
+    listener.subscribe(EVENTS_CHANNEL, broadcaster.announce)
+    worker = None
+    if settings.sla_notifications_enabled:
+        worker = DeliveryWorker(
+            pool=pool,
+            store=store,
+            timeout_seconds=settings.sla_notification_timeout_seconds,
+            dashboard_url=settings.sla_dashboard_url,
+        )
+        listener.subscribe(DELIVERIES_CHANNEL, worker.wake)
+        loop = asyncio.get_running_loop()
+        wake = worker.wake
+
+        def wake_on_change(_: ActiveConfig) -> None:
+            loop.call_soon_threadsafe(wake)
+
+        store.on_change(wake_on_change)
+    await broadcaster.start()
+    stack.push_async_callback(broadcaster.stop)
+    listener.start()
+    stack.push_async_callback(listener.stop)
+    if worker is not None:
+        worker.start()
+        stack.push_async_callback(worker.stop)
+    app.state.broadcaster = broadcaster
+    app.state.delivery_worker = worker
+    return stack
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
@@ -33,7 +78,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         database.migrate(url)
         engine = database.make_engine(url)
         sessions = sessionmaker(engine, expire_on_commit=False)
-        ingest_pool = database.make_ingest_pool(url)
+        ingest_pool = database.make_async_pool(url)
         await ingest_pool.open()
         store = ConfigStore(path=settings.sla_config_path, sessions=sessions)
         store.load_initial()
@@ -54,9 +99,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.ingest_pool = ingest_pool
         app.state.config_store = store
         app.state.evaluator = evaluator
+        live = await _start_live_parts(app, settings, url, store)
         try:
             yield
         finally:
+            await live.aclose()
             if evaluator is not None:
                 evaluator.stop()
             watcher.stop()
@@ -81,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router.router)
     app.include_router(sla_router.router)
     app.include_router(config_router.router)
+    app.include_router(notifications_router.router)
+    app.include_router(streams_router.router)
     app.include_router(health.router)
     app.add_middleware(BodyLimit, max_bytes=settings.sla_max_body_bytes)
     app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]

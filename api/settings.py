@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     sla_evaluator_enabled: bool = Field(default=True, description="run the evaluator in this process")
     sla_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0, description="largest accepted request body")
     sla_leader_retry_seconds: float = Field(default=1.0, gt=0, description="how often a standby tries to lead")
+    sla_notifications_enabled: bool = Field(default=True, description="run the notification delivery worker")
+    sla_notification_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="how long one delivery attempt may take"
+    )
+    sla_dashboard_url: str | None = Field(default=None, description="the dashboard's address, for links in messages")
 
 
 @lru_cache

@@ -240,7 +240,7 @@ def _load_open_tickets(
     """`count` open tickets; the response alerts of the first `due` fall due from `due_from` s over `spread` s."""
     _, active = _store(url)
     with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
-        connection.execute("TRUNCATE sla_events, ticket_snapshots, tickets")
+        connection.execute("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets")
         connection.execute(
             LOAD_TICKETS,
             {

@@ -22,7 +22,9 @@ from api.sla_config.store import ActiveConfig, ConfigStore
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "sla_test"
 SEED_CONFIG = (ROOT / "sla_config.yaml").read_text()
-TABLES = "sla_events, ticket_snapshots, tickets, sla_config_versions"
+TABLES = (
+    "notification_deliveries, notification_destinations, sla_events, ticket_snapshots, tickets, sla_config_versions"
+)
 
 
 def _server_url() -> str:

@@ -84,13 +84,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
-def make_ingest_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[AsyncConnection[Any]]:
-    """Async connections for ingestion, which runs on the event loop without a thread per request.
+def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """Async connections for work on the event loop (ingestion, deliveries), without a thread per request.
 
     Opened by the caller (`await pool.open()`). A connection that died is noticed when its request
     fails (503) and replaced by the pool; no check on every checkout, which would cost a round trip.
     """
-    return AsyncConnectionPool(libpq_url(url), min_size=2, max_size=max_size, open=False, timeout=10)
+    return AsyncConnectionPool(libpq_url(url), min_size=min(2, max_size), max_size=max_size, open=False, timeout=10)
 
 
 def migrate(url: str, revision: str = "head") -> None:

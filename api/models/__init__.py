@@ -1,4 +1,5 @@
-"""Every table, in one place that each domain can import: tickets and their history, events, config versions, counts.
+"""Every table, in one place that each domain can import: tickets and their history, events,
+notification deliveries, config versions, counts.
 
 Alembic builds the schema these describe; `tests/migrations` checks that the two agree.
 """
@@ -6,6 +7,15 @@ Alembic builds the schema these describe; `tests/migrations` checks that the two
 from api.models.config_versions import SlaConfigVersion
 from api.models.counts import TicketCountDelta
 from api.models.events import SlaEvent
+from api.models.notifications import NotificationDelivery, NotificationDestination
 from api.models.tickets import Ticket, TicketSnapshot
 
-__all__ = ["SlaConfigVersion", "SlaEvent", "Ticket", "TicketCountDelta", "TicketSnapshot"]
+__all__ = [
+    "NotificationDelivery",
+    "NotificationDestination",
+    "SlaConfigVersion",
+    "SlaEvent",
+    "Ticket",
+    "TicketCountDelta",
+    "TicketSnapshot",
+]

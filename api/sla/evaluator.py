@@ -137,14 +137,17 @@ class Evaluator:
         # While a walk moves open tickets to another config, only what falls due meanwhile is
         # recorded between its chunks. What the new deadlines made overdue waits for the walk's
         # end, so that the new deadlines are all in force first.
-        recorded = passes.record_due(self._sessions, now=now, since=self._walk.recent(now) if walking else None)
+        since = self._walk.recent(now) if walking else None
+        recorded = passes.record_due(self._sessions, now=now, since=since, active=active)
         walk_unfinished = False
         if walking:
             while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
                 if self._walk_step(active):
-                    recorded += passes.record_due(self._sessions, now=clock.utc_now())
+                    recorded += passes.record_due(self._sessions, now=clock.utc_now(), active=active)
                     break
-                recorded += passes.record_due(self._sessions, now=clock.utc_now(), since=self._walk.recent(now))
+                recorded += passes.record_due(
+                    self._sessions, now=clock.utc_now(), since=self._walk.recent(now), active=active
+                )
             else:
                 walk_unfinished = True
         if recorded:

@@ -26,6 +26,9 @@ def list_events(
     clock: Sequence[Literal["response", "resolution"]] = (),
     since: datetime | None = None,
     ticket_id: str | None = None,
+    priority: Sequence[str] = (),
+    customer_tier: Sequence[str] = (),
+    after: int | None = None,
 ) -> tuple[list[SlaEvent], str | None]:
     """A page of events, newest detection first, and the cursor of the next page."""
     query = select(SlaEvent)
@@ -37,6 +40,12 @@ def list_events(
         query = query.where(SlaEvent.detected_at >= since)
     if ticket_id is not None:
         query = query.where(SlaEvent.ticket_id == ticket_id)
+    if priority:
+        query = query.where(SlaEvent.priority.in_(priority))
+    if customer_tier:
+        query = query.where(SlaEvent.customer_tier.in_(customer_tier))
+    if after is not None:
+        query = query.where(SlaEvent.id > after)
     if cursor is not None:
         detected, last_id = decode_cursor(cursor)
         if detected is None or not isinstance(last_id, int):

@@ -1,23 +1,32 @@
-"""The evaluation pass: record the alerts and breaches that fell due.
+"""The evaluation pass: record the alerts and breaches that fell due, and queue their notifications.
 
 Each ticket row stores its four deadlines and a bitmask of the events already recorded; the
 generated column `next_check_at` is the earliest deadline not yet recorded and is indexed, so a
 pass touches only tickets with something newly due. Events are inserted with ON CONFLICT DO
 NOTHING on (ticket, clock, kind): two passes that overlap can never record an event twice.
+
+The same statement writes one outbox row per (event, matching destination), so an event recorded
+is never left undelivered, and announces the new events and deliveries on commit. Chunks that
+record events take a lock first, so events commit in the order of their ids: a client that has
+seen event n can ask for the events after n and miss none.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
 from api.models.tickets import EVENT_BITS, deadline_column
+from api.sla_config.store import ActiveConfig
 
 # A chunk's tickets stay locked until it commits, and a snapshot of one of them waits for that:
 # 1,000 keeps the wait near 50 ms; 5,000 made single writes wait up to 200 ms during a burst.
 RECORD_CHUNK = 1_000
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+EVENT_LOG_LOCK_KEY = 7_306_241_003
 
 _DEADLINES = ",\n            ".join(
     f"('{clock}', '{kind}', {bit}, t.{deadline_column(clock, kind)}, t.{clock}_target_us)"
@@ -42,11 +51,28 @@ RECORD_DUE = text(f"""
     ), inserted AS (
         INSERT INTO sla_events (ticket_id, clock, kind, due_at, detected_at, target_seconds,
                                 priority, customer_tier, config_version)
-        SELECT id, clock, kind, due_at, :now, (target_us / 1000000)::int, priority, customer_tier, config_version
+        SELECT id, clock, kind, due_at, :now, (target_us / 1000000)::int, priority, customer_tier,
+               CASE WHEN config_version = ANY(:equivalent_versions) THEN :version ELSE config_version END
         FROM candidates
         ORDER BY due_at, id, clock, kind
         ON CONFLICT ON CONSTRAINT uq_sla_events_ticket_clock_kind DO NOTHING
+        RETURNING id, clock, kind, priority, customer_tier
+    ), queued AS (
+        INSERT INTO notification_deliveries (event_id, destination, next_attempt_at, created_at)
+        SELECT i.id, d.name, :now, :now
+        FROM inserted AS i
+        JOIN json_to_recordset(CAST(:destinations AS json))
+             AS d (name text, kinds text[], clocks text[], priorities text[], tiers text[])
+          ON (d.kinds IS NULL OR i.kind = ANY(d.kinds)) AND (d.clocks IS NULL OR i.clock = ANY(d.clocks))
+         AND (d.priorities IS NULL OR i.priority = ANY(d.priorities))
+         AND (d.tiers IS NULL OR i.customer_tier = ANY(d.tiers))
+        ORDER BY i.id, d.name
+        ON CONFLICT ON CONSTRAINT uq_notification_deliveries_event_destination DO NOTHING
         RETURNING 1
+    ), announced AS (
+        SELECT pg_notify('{EVENTS_CHANNEL}', max(id)::text) FROM inserted HAVING count(*) > 0
+        UNION ALL
+        SELECT pg_notify('{DELIVERIES_CHANNEL}', '') FROM (SELECT FROM queued LIMIT 1) AS any_queued
     ), marked AS (
         UPDATE tickets AS t SET events_recorded = t.events_recorded | m.bits
         FROM (SELECT id, bit_or(bit)::smallint AS bits FROM candidates GROUP BY id) AS m
@@ -55,8 +81,12 @@ RECORD_DUE = text(f"""
     )
     SELECT (SELECT count(*) FROM due) AS examined,
            (SELECT count(*) FROM inserted) AS recorded,
-           (SELECT count(*) FROM marked) AS marked
+           (SELECT count(*) FROM queued) AS queued,
+           (SELECT count(*) FROM marked) AS marked,
+           (SELECT count(*) FROM announced) AS announced
 """)
+
+LOCK_EVENT_LOG = text("SELECT pg_advisory_xact_lock(:key)")
 
 NEXT_CHECK = text("SELECT min(next_check_at) FROM tickets WHERE next_check_at IS NOT NULL")
 
@@ -67,14 +97,37 @@ class ChunkResult:
 
     examined: int
     recorded: int
+    queued: int
+
+
+def _rules(active: ActiveConfig | None) -> dict[str, object]:
+    """The config's part in a pass: the version events name, and the destinations their deliveries go to."""
+    if active is None:
+        return {"version": 0, "equivalent_versions": [], "destinations": "[]"}
+    destinations = [destination.filter_document(name) for name, destination in active.config.notifications.items()]
+    return {
+        "version": active.version,
+        "equivalent_versions": list(active.equivalent_versions or (active.version,)),
+        "destinations": orjson.dumps(destinations).decode(),
+    }
 
 
 def record_chunk(
-    session: Session, *, now: datetime, since: datetime | None = None, limit: int = RECORD_CHUNK
+    session: Session,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    active: ActiveConfig | None = None,
+    limit: int = RECORD_CHUNK,
 ) -> ChunkResult:
-    """Record every event due by `now` for up to `limit` tickets; the caller commits."""
-    row = session.execute(RECORD_DUE, {"now": now, "since": since or EARLIEST, "limit": limit}).one()
-    return ChunkResult(examined=row.examined, recorded=row.recorded)
+    """Record every event due by `now` for up to `limit` tickets and queue their deliveries; the caller commits.
+
+    Without `active`, events name the version of their ticket and go to no destination.
+    """
+    session.execute(LOCK_EVENT_LOG, {"key": EVENT_LOG_LOCK_KEY})
+    params = {"now": now, "since": since or EARLIEST, "limit": limit, **_rules(active)}
+    row = session.execute(RECORD_DUE, params).one()
+    return ChunkResult(examined=row.examined, recorded=row.recorded, queued=row.queued)
 
 
 def next_check_at(session: Session) -> datetime | None:
@@ -82,7 +135,9 @@ def next_check_at(session: Session) -> datetime | None:
     return session.execute(NEXT_CHECK).scalar_one_or_none()
 
 
-def record_due(sessions: sessionmaker[Session], *, now: datetime, since: datetime | None = None) -> int:
+def record_due(
+    sessions: sessionmaker[Session], *, now: datetime, since: datetime | None = None, active: ActiveConfig | None = None
+) -> int:
     """The pass: record every event due by `now` (of tickets whose next check is after `since`).
 
     Returns how many were recorded. Each chunk commits on its own, so a ticket being evaluated
@@ -95,7 +150,7 @@ def record_due(sessions: sessionmaker[Session], *, now: datetime, since: datetim
             return 0
         recorded = 0
         while True:
-            result = record_chunk(session, now=now, since=since)
+            result = record_chunk(session, now=now, since=since, active=active)
             session.commit()
             recorded += result.recorded
             if result.examined < RECORD_CHUNK:

@@ -21,10 +21,13 @@ def list_alerts(
     clock_name: Annotated[list[Literal["response", "resolution"]] | None, Query(alias="clock")] = None,
     since: Annotated[Timestamp | None, Query(description="RFC 3339; events detected at or after it")] = None,
     ticket: Annotated[str | None, Query(description="one ticket's id")] = None,
+    priority: Annotated[list[str] | None, Query()] = None,
+    customer_tier: Annotated[list[str] | None, Query()] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="only events recorded after this id")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> EventPage:
-    """The event log, filtered by kind, clock, detection time or ticket."""
+    """The event log, filtered by kind, clock, priority, tier, detection time, ticket or event id."""
     rows, next_cursor = events.list_events(
         session,
         limit=limit,
@@ -33,6 +36,9 @@ def list_alerts(
         clock=clock_name or (),
         since=since,
         ticket_id=ticket,
+        priority=priority or (),
+        customer_tier=customer_tier or (),
+        after=after,
     )
     return EventPage(
         items=[EventPublic.model_validate(row, from_attributes=True) for row in rows], next_cursor=next_cursor

@@ -79,12 +79,14 @@ MOVE = text(f"""
             resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
             resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
         FROM targets
-        WHERE t.{_IN_CHUNK} AND t.config_version <> :version AND t.config_version = ANY(:same_timeline_versions)
+        WHERE t.{_IN_CHUNK} AND NOT (t.config_version = ANY(:equivalent_versions))
+          AND t.config_version = ANY(:same_timeline_versions)
           AND t.{OPEN_STATUS_SQL} AND targets.priority = t.priority AND targets.customer_tier = t.customer_tier
         RETURNING t.id, targets.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
     ), other_timeline AS (
         SELECT id FROM tickets
-        WHERE {_IN_CHUNK} AND config_version <> :version AND NOT (config_version = ANY(:same_timeline_versions))
+        WHERE {_IN_CHUNK} AND NOT (config_version = ANY(:equivalent_versions))
+          AND NOT (config_version = ANY(:same_timeline_versions))
           AND {OPEN_STATUS_SQL}
     )
     SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM other_timeline) AS moved,
@@ -149,6 +151,7 @@ def move_chunk(
     end = session.execute(CHUNK_END, {"after": after, "upto": upto, "offset": limit - 1}).scalar()
     params = {
         "version": active.version,
+        "equivalent_versions": list(active.equivalent_versions or (active.version,)),
         "same_timeline_versions": _same_timeline_versions(session, active),
         "targets": _targets_document(active),
         "after": after,

@@ -6,14 +6,12 @@ durations be written as "2h", "30m" or "1h30m" as well as seconds.
 """
 
 import math
-import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -21,12 +19,13 @@ from pydantic import (
 )
 
 from api.kit.statuses import PAUSABLE_STATUSES
+from api.sla_config.durations import Duration
+from api.sla_config.notifications import Destination, DestinationName
 
 ClockName = Literal["response", "resolution"]
 
-SETTING_KEYS: Final = frozenset({"alert_threshold", "pause_statuses"})
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
-_UNIT_SECONDS: Final = (86_400, 3_600, 60, 1)
+# Top-level names that are settings, never priorities.
+SETTING_KEYS: Final = frozenset({"alert_threshold", "pause_statuses", "notifications", "calendars", "calendar"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +47,6 @@ def clock_target(seconds: int, alert_threshold: float) -> ClockTarget:
     return ClockTarget(target_us=target_us, alert_us=target_us - math.floor(alert_threshold * target_us))
 
 
-def parse_duration(value: Any) -> int:
-    """Turn 900, "900", "15m" or "1h30m" into whole seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '2h' or '30m'")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"-?\d+", text):
-            return int(text)
-        match = _DURATION.match(text)
-        if match and any(match.groups()):
-            return sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part)
-    raise ValueError(f"{value!r} is not a duration: use whole seconds or a string like '2h', '30m', '1h30m'")
-
-
-Duration = Annotated[int, BeforeValidator(parse_duration), Field(gt=0)]
-
-
 class TargetPair(BaseModel):
     """The response and resolution targets of one priority x tier, in seconds."""
 
@@ -86,6 +64,7 @@ class SlaConfig(BaseModel):
     targets: dict[str, dict[str, TargetPair]]
     alert_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
     pause_statuses: frozenset[str] = frozenset({"pending"})
+    notifications: dict[DestinationName, Destination] = Field(default_factory=dict)
 
     @cached_property
     def clock_targets(self) -> dict[tuple[str, str, str], ClockTarget]:
@@ -135,6 +114,20 @@ class SlaConfig(BaseModel):
             raise ValueError(f"cannot pause on {', '.join(unknown)}; pausable statuses are {allowed}")
         return frozenset(value)
 
+    @model_validator(mode="after")
+    def _filters_name_known_segments(self) -> "SlaConfig":
+        for name, destination in self.notifications.items():
+            for label, named, known in (
+                ("priorities", destination.priorities, self.priorities),
+                ("tiers", destination.tiers, self.tiers),
+            ):
+                unknown = sorted(set(named or ()) - set(known))
+                if unknown:
+                    raise ValueError(
+                        f"notifications.{name}.{label} names {', '.join(unknown)}, which the config does not define"
+                    )
+        return self
+
     @property
     def priorities(self) -> list[str]:
         """Priority names in file order."""
@@ -154,6 +147,9 @@ class SlaConfig(BaseModel):
         return {
             "alert_threshold": self.alert_threshold,
             "pause_statuses": sorted(self.pause_statuses),
+            "notifications": {
+                name: destination.model_dump(mode="json") for name, destination in self.notifications.items()
+            },
             "targets": {
                 priority: {tier: pair.model_dump() for tier, pair in by_tier.items()}
                 for priority, by_tier in self.targets.items()

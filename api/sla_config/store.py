@@ -26,6 +26,8 @@ class ActiveConfig:
     loaded_at: datetime
     path: Path
     content_hash: str
+    # Versions whose deadlines are this one's: tickets on them need no walk when this one comes in force.
+    equivalent_versions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class ConfigStore:
             return self.active
         with self._sessions() as session:
             stored = versions.latest(session)
+            equivalent = versions.equivalent_versions(session, stored.document) if stored else ()
         if stored is None:
             message = self._last_error.message if self._last_error else "unknown error"
             raise ConfigError(f"{self.path}: {message}, and no earlier config is stored to fall back on")
@@ -81,6 +84,7 @@ class ConfigStore:
             loaded_at=stored.loaded_at,
             path=Path(stored.source_path),
             content_hash=stored.content_hash,
+            equivalent_versions=equivalent,
         )
         return self._active
 
@@ -95,6 +99,7 @@ class ConfigStore:
                     return True
                 with self._sessions() as session:
                     version = versions.register(session, parsed=parsed, source_path=str(self.path), now=now)
+                    equivalent = versions.equivalent_versions(session, version.document)
                     session.commit()
             except ConfigError as exc:
                 self._last_error = ReloadError(message=str(exc), at=now)
@@ -106,6 +111,7 @@ class ConfigStore:
                 loaded_at=version.loaded_at,
                 path=self.path,
                 content_hash=parsed.content_hash,
+                equivalent_versions=equivalent,
             )
             self._active = active
             self._last_error = None

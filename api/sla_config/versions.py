@@ -1,6 +1,7 @@
 """Numbered versions of the SLA config, shared by every process on the database."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -12,6 +13,22 @@ from api.sla_config.loader import ConfigError, ParsedConfig
 REGISTRY_LOCK_KEY = 7_306_241_002
 
 OPEN_SEGMENTS = text(f"SELECT DISTINCT priority, customer_tier FROM tickets WHERE {OPEN_STATUS_SQL}")
+
+
+# The parts of a stored config that decide deadlines; versions equal in these share every deadline.
+DEADLINE_RULES = ("targets", "alert_threshold", "pause_statuses", "calendars", "calendar")
+
+
+def deadline_rules(document: dict[str, Any]) -> dict[str, Any]:
+    """The deadline-deciding parts of a stored config document."""
+    return {key: document.get(key) for key in DEADLINE_RULES}
+
+
+def equivalent_versions(session: Session, document: dict[str, Any]) -> tuple[int, ...]:
+    """Every stored version whose deadlines are those of `document` (its own version included)."""
+    rules = deadline_rules(document)
+    rows = session.execute(select(SlaConfigVersion.version, SlaConfigVersion.document)).all()
+    return tuple(sorted(version for version, stored in rows if deadline_rules(stored) == rules))
 
 
 def latest(session: Session) -> SlaConfigVersion | None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -153,9 +154,9 @@ def test_a_stream_of_thresholds_falling_due_is_recorded_each_within_a_second_eve
     # Passes as slow as over a million tickets, so wake-ups keep arriving while one runs.
     record_due = passes.record_due
 
-    def slow_record_due(sessions: sessionmaker[Session], *, now: datetime, since: datetime | None = None) -> int:
+    def slow_record_due(sessions: sessionmaker[Session], **arguments: Any) -> int:
         time.sleep(0.3)
-        return record_due(sessions, now=now, since=since)
+        return record_due(sessions, **arguments)
 
     monkeypatch.setattr(passes, "record_due", slow_record_due)
     leader = start_evaluator()

@@ -56,7 +56,9 @@ def test_kept_counts_equal_a_recount_after_any_writes_passes_and_folds(
     sessions: sessionmaker[Session], active: ActiveConfig, data: st.DataObject
 ) -> None:
     with sessions() as session:
-        session.execute(text("TRUNCATE sla_events, ticket_snapshots, tickets RESTART IDENTITY"))
+        session.execute(
+            text("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets RESTART IDENTITY")
+        )
         session.commit()
     now = T0
     for batch in data.draw(deliveries(data.draw(ticket_histories()))):

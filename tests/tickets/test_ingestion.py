@@ -24,7 +24,9 @@ NOW = T0 + timedelta(hours=12)
 
 def _reset(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
-        session.execute(text("TRUNCATE sla_events, ticket_snapshots, tickets RESTART IDENTITY"))
+        session.execute(
+            text("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets RESTART IDENTITY")
+        )
         session.commit()
 
 

@@ -1,0 +1,1 @@
+"""Notifications: the outbox of deliveries, the worker that sends them, and their endpoints."""
