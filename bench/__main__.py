@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import harness, profiling, workloads
+from bench import harness, notifications, profiling, workloads
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,40 @@ class Size:
     busy: int
     latency: int
     over: float
+    burst: int
+    stream_clients: int
+    stream_events: int
+    stream_over: float
 
 
 SIZES = {
-    "tiny": Size(batch_snapshots=2_000, naive=100, single=100, open=2_000, due=200, busy=500, latency=200, over=2.0),
+    "tiny": Size(
+        batch_snapshots=2_000,
+        naive=100,
+        single=100,
+        open=2_000,
+        due=200,
+        busy=500,
+        latency=200,
+        over=2.0,
+        burst=200,
+        stream_clients=10,
+        stream_events=20,
+        stream_over=2.0,
+    ),
     "quick": Size(
-        batch_snapshots=10_000, naive=1_000, single=1_000, open=20_000, due=2_000, busy=5_000, latency=1_000, over=5.0
+        batch_snapshots=10_000,
+        naive=1_000,
+        single=1_000,
+        open=20_000,
+        due=2_000,
+        busy=5_000,
+        latency=1_000,
+        over=5.0,
+        burst=2_000,
+        stream_clients=50,
+        stream_events=200,
+        stream_over=5.0,
     ),
     "full": Size(
         batch_snapshots=100_000,
@@ -44,6 +72,10 @@ SIZES = {
         busy=100_000,
         latency=10_000,
         over=30.0,
+        burst=10_000,
+        stream_clients=100,
+        stream_events=1_000,
+        stream_over=10.0,
     ),
 }
 
@@ -100,6 +132,8 @@ def main() -> None:
     rows += workloads.config_change(size.open)
     rows += workloads.api_during_pass(size.open, size.busy)
     rows += workloads.alert_latency(size.open, size.latency, size.over)
+    rows += notifications.deliveries(size.burst)
+    rows += notifications.streams(size.stream_clients, size.stream_events, size.stream_over)
     table = render(rows, mode)
     print(table)
     with open(args.output, "w", encoding="utf-8") as handle:

@@ -87,3 +87,8 @@ def alerts(*, limit: int = 50, cursor: str | None = None, **filters: Any) -> dic
 def send_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     """POST /tickets."""
     return dict(_call("POST", "/tickets", json=snapshots))
+
+
+def notifications() -> dict[str, Any]:
+    """GET /notifications."""
+    return dict(_call("GET", "/notifications"))

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import sidebar, ui
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -23,4 +23,5 @@ page = st.navigation(
     ]
 )
 sidebar.render()
+ui.breach_toasts()
 page.run()

@@ -43,3 +43,28 @@ def pager(cursors: list[str | None], next_cursor: str | None, *, key: str, label
     if forward.button(labels[1], disabled=next_cursor is None, key=f"{key}_forward"):
         cursors.append(next_cursor)
         st.rerun()
+
+
+def _newest_breach_id() -> int:
+    page = api_client.alerts(limit=1, kind=["breach"])
+    return int(page["items"][0]["id"]) if page["items"] else 0
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def breach_toasts() -> None:
+    """Announce, on every page, each breach recorded since this browser session began."""
+    try:
+        if "last_breach_id" not in st.session_state:
+            st.session_state["last_breach_id"] = _newest_breach_id()
+            return
+        page = api_client.alerts(limit=20, kind=["breach"], after=st.session_state["last_breach_id"])
+    except (api_client.ApiUnavailable, api_client.ApiRejected):
+        return  # the page's own banner says the API is away
+    for event in reversed(page["items"]):
+        st.toast(
+            f"**Breach**: {event['ticket_id']} ({event['priority']} / {event['customer_tier']}), "
+            f"{event['clock']} clock",
+            icon=":material/alarm:",
+        )
+    if page["items"]:
+        st.session_state["last_breach_id"] = max(int(event["id"]) for event in page["items"])

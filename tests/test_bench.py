@@ -38,6 +38,11 @@ def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) 
         "config change",
         "during a pass",
         "alert latency",
+        "queueing deliveries to 3 destinations",
+        "to a fast receiver",
+        "deliveries per second",
+        "never answers",
+        "stream clients on 2 processes",
     ):
         assert figure in table, figure
     assert "| figure | value | unit | baseline (same run) | ratio | goal | met |" in table

@@ -51,12 +51,13 @@ def decide(attempt: Attempt, *, attempts: int, retries: tuple[int, ...], now: da
     """The delivery's fate after its `attempts`-th attempt, on a schedule of waits before each retry."""
     if attempt.succeeded:
         return Outcome("delivered", now)
+    wait = retries[min(attempts, len(retries)) - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
     if attempt.status_code == 410:
-        # Gone: the receiver asks to be left alone. The delivery waits, held, until someone re-enables it.
-        return Outcome("pending", now, disable_destination=True)
+        # Gone: the receiver asks to be left alone. The delivery waits, held, until someone re-enables
+        # the destination (which makes it due at once); until every process knows, it waits its turn.
+        return Outcome("pending", now + timedelta(seconds=wait), disable_destination=True)
     if attempts > len(retries):
         return Outcome("dead", now)
-    wait = retries[attempts - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
     if attempt.status_code in {429, 503}:
         wait = max(wait, retry_after_seconds(attempt.retry_after, now) or 0.0)
     return Outcome("pending", now + timedelta(seconds=wait))

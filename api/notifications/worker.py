@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import apprise
-import httpx
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -27,11 +27,14 @@ from api.sla_config.notifications import Destination, redact_url
 from api.sla_config.store import ConfigStore
 
 logger = logging.getLogger(__name__)
-# These libraries log request URLs (httpx at INFO), and destination URLs may carry credentials.
-for _library in ("apprise", "httpx", "httpcore"):
-    logging.getLogger(_library).setLevel(logging.CRITICAL)
+# Apprise logs its failures with the destination URL, and destination URLs may carry credentials.
+logging.getLogger("apprise").setLevel(logging.CRITICAL)
 
-SLOTS_PER_DESTINATION = 16
+SLOTS_PER_DESTINATION = 64
+# Claims are made in batches: a round starts once this many of a destination's slots are free.
+CLAIM_BATCH = SLOTS_PER_DESTINATION // 4
+# The set of destinations a receiver disabled is read again at least this often.
+DISABLED_REFRESH_SECONDS = 2.0
 # A claim lasts this much beyond the attempt's timeout: long enough to write the outcome.
 CLAIM_MARGIN = timedelta(seconds=5)
 IDLE_WAKE_SECONDS = 5.0
@@ -42,7 +45,7 @@ class _Channel:
     """One destination's client and the attempts it has under way."""
 
     destination: Destination
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -73,9 +76,12 @@ class DeliveryWorker:
         self._to_disable: dict[str, str] = {}
         self._rng = random.Random()  # noqa: S311 (jitter of retry waits, not a secret)
         self._task: asyncio.Task[None] | None = None
+        self._disabled: set[str] = set()
+        self._disabled_read_at = float("-inf")
 
     def wake(self, _payload: str = "") -> None:
-        """Look for due deliveries now."""
+        """Look for due deliveries now (and read again which destinations are disabled)."""
+        self._disabled_read_at = float("-inf")
         self._wake.set()
 
     def start(self) -> None:
@@ -91,7 +97,7 @@ class DeliveryWorker:
         for channel in self._channels.values():
             for task in channel.in_flight:
                 task.cancel()
-            await channel.client.aclose()
+            await channel.client.close()
 
     async def _run(self) -> None:
         while True:
@@ -113,11 +119,13 @@ class DeliveryWorker:
         """
         async with self._pool.connection() as connection:
             await self._flush(connection)
-            disabled = await service.disabled(connection)
+            if asyncio.get_running_loop().time() - self._disabled_read_at > DISABLED_REFRESH_SECONDS:
+                self._disabled = await service.disabled(connection)
+                self._disabled_read_at = asyncio.get_running_loop().time()
             filled = False
             for name, channel in self._current_channels().items():
                 free = SLOTS_PER_DESTINATION - len(channel.in_flight)
-                if name in disabled or free <= 0:
+                if name in self._disabled or free <= 0:
                     continue
                 now = clock.utc_now()
                 lease_until = now + timedelta(seconds=self._timeout) + CLAIM_MARGIN
@@ -145,13 +153,13 @@ class DeliveryWorker:
         for name in list(self._channels):
             if name not in wanted or self._channels[name].destination != wanted[name]:
                 old = self._channels.pop(name)
-                asyncio.get_running_loop().create_task(old.client.aclose())
+                asyncio.get_running_loop().create_task(old.client.close())
         for name, destination in wanted.items():
             if name not in self._channels:
-                limits = httpx.Limits(
-                    max_connections=SLOTS_PER_DESTINATION, max_keepalive_connections=SLOTS_PER_DESTINATION
+                client = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=SLOTS_PER_DESTINATION),
+                    timeout=aiohttp.ClientTimeout(total=self._timeout),
                 )
-                client = httpx.AsyncClient(limits=limits, timeout=self._timeout, follow_redirects=False)
                 self._channels[name] = _Channel(destination=destination, client=client)
         return self._channels
 
@@ -167,16 +175,19 @@ class DeliveryWorker:
                 attempt = await self._send(channel, item)
         except TimeoutError:
             attempt = Attempt(None, f"no answer within {self._timeout:g} s")
-        except (httpx.HTTPError, OSError) as error:
+        except (aiohttp.ClientError, OSError) as error:
             attempt = Attempt(None, _describe(error, destination))
         now = clock.utc_now()
         outcome = decide(attempt, attempts=item.attempts, retries=destination.retries, now=now, rng=self._rng)
         self._results.append((item.delivery_id, outcome, attempt.status_code, attempt.error))
         if outcome.disable_destination:
             self._to_disable[name] = f"the receiver answered 410 Gone at {now.isoformat()}"
+            self._disabled.add(name)
         result = "disabled" if outcome.disable_destination else {"pending": "retry"}.get(outcome.status, outcome.status)
         metrics.NOTIFICATION_DELIVERIES.labels(destination=name, result=result).inc()
-        self._wake.set()
+        # Rounds go by batches of free slots: a round per finished attempt would cost a claim each.
+        if SLOTS_PER_DESTINATION - len(channel.in_flight) + 1 >= CLAIM_BATCH or outcome.disable_destination:
+            self._wake.set()
 
     async def _send(self, channel: _Channel, item: EventToSend) -> Attempt:
         destination = channel.destination
@@ -193,9 +204,10 @@ class DeliveryWorker:
         else:
             body = messages.webhook_body(item)
             headers = messages.webhook_headers(item, body, destination.secret(), now)
-        response = await channel.client.post(destination.url, content=body, headers=headers)
-        error = None if response.is_success else f"the receiver answered {response.status_code}"
-        return Attempt(response.status_code, error, response.headers.get("retry-after"))
+        async with channel.client.post(destination.url, data=body, headers=headers, allow_redirects=False) as response:
+            await response.read()
+            error = None if 200 <= response.status < 300 else f"the receiver answered {response.status}"
+            return Attempt(response.status, error, response.headers.get("retry-after"))
 
     async def _flush(self, connection: AsyncConnection[Any]) -> None:
         """Write the outcomes of finished attempts and disable the destinations that asked for it."""

@@ -22,6 +22,7 @@ def overview() -> None:
     tiles[2].metric("Breached", f"{states['breached']:,}")
     tiles[3].metric("Response compliance", transforms.compliance_text(compliance["response"]["compliance"]))
     tiles[4].metric("Resolution compliance", transforms.compliance_text(compliance["resolution"]["compliance"]))
+    _notification_health()
     st.caption(
         f"Last 24 h: {summary['events_last_24h']['alert']:,} alerts, {summary['events_last_24h']['breach']:,} breaches."
         f" Updated {transforms.short_time(summary['generated_at'])} UTC."
@@ -59,6 +60,26 @@ def overview() -> None:
         ),
         hide_index=True,
     )
+
+
+def _notification_health() -> None:
+    """Say so when a destination was disabled or deliveries died; say nothing when all is well."""
+    destinations = ui.fetch(api_client.notifications)
+    if destinations is None:
+        return
+    for item in destinations["items"]:
+        if item["state"] == "disabled":
+            st.error(
+                f"**Notifications to {item['name']} are disabled**: {item['disabled_reason']}. "
+                f"{item['pending']:,} deliveries wait; re-enable it with POST /notifications/{item['name']}/enable.",
+                icon=":material/notifications_off:",
+            )
+        if item["dead"]:
+            st.warning(
+                f"**{item['dead']:,} notifications to {item['name']} failed** after every retry "
+                "(GET /notifications/deliveries?status=dead lists them).",
+                icon=":material/mark_email_unread:",
+            )
 
 
 overview()

@@ -136,3 +136,19 @@ def test_a_snapshot_is_committed_before_its_success_is_answered(live_api: str) -
         ticket_id = f"read-own-write-{n}"
         assert session.post(f"{live_api}/tickets", json=snapshot_json(ticket_id, created_at=now), timeout=10).ok
         assert requests.get(f"{live_api}/tickets/{ticket_id}", timeout=10).status_code == 200
+
+
+def test_a_breach_recorded_while_the_page_is_open_announces_itself(seeded: str, dashboard_env: str) -> None:
+    page = app()
+    assert not page.toast
+    created = datetime.now(UTC) - timedelta(hours=1)
+    assert requests.post(f"{seeded}/tickets", json=[snapshot_json("app-toast", created_at=created)], timeout=10).ok
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while not any(e["ticket_id"] == "app-toast" for e in requests.get(f"{seeded}/alerts", timeout=10).json()["items"]):
+        assert datetime.now(UTC) < deadline, "the evaluator did not record the breach"
+
+    page.run()
+
+    assert [toast.value for toast in page.toast] == [
+        "**Breach**: app-toast (high / gold), response clock",
+    ]

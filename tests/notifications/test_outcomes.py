@@ -43,8 +43,9 @@ def test_retry_after_on_429_and_503_waits_at_least_that_long() -> None:
 
 
 def test_410_holds_the_delivery_and_disables_the_destination() -> None:
-    status, _, disable = fate(Attempt(410), 9)
+    status, wait, disable = fate(Attempt(410), 9)
     assert (status, disable) == ("pending", True)
+    assert wait >= 1800 * 0.9
 
 
 def test_the_jitter_spreads_retries_of_many_deliveries() -> None:
