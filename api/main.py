@@ -1,4 +1,4 @@
-"""The FastAPI application: `uvicorn api.main:app`.
+"""The FastAPI application, served by `python -m api` (uvicorn with the service's HTTP protocol).
 
 The lifespan resolves the database (embedded when DATABASE_URL is unset), applies migrations,
 loads the SLA config, starts its watcher, the evaluator, the listener that relays NOTIFYs to the
@@ -16,8 +16,8 @@ from sqlalchemy.orm import sessionmaker
 
 from api import health
 from api.kit import database, embedded_postgres, errors, logs
-from api.kit.body_limit import BodyLimit
 from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
+from api.kit.edge import RequestEdge
 from api.kit.listener import Listener
 from api.notifications import router as notifications_router
 from api.notifications.worker import DeliveryWorker
@@ -131,7 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_router.router)
     app.include_router(streams_router.router)
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.sla_max_body_bytes)
+    app.add_middleware(
+        RequestEdge,
+        max_body_bytes=settings.sla_max_body_bytes,
+        memory_budget_bytes=settings.sla_body_memory_budget_bytes,
+    )
     app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     sla_data_dir: Path = Field(default=Path(".sla-data"), description="folder of the embedded PostgreSQL data")
     sla_evaluator_enabled: bool = Field(default=True, description="run the evaluator in this process")
     sla_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0, description="largest accepted request body")
+    sla_body_memory_budget_bytes: int = Field(
+        default=96 * 1024 * 1024, gt=0, description="request bodies held at once; past it requests get 503"
+    )
     sla_leader_retry_seconds: float = Field(default=1.0, gt=0, description="how often a standby tries to lead")
     sla_notifications_enabled: bool = Field(default=True, description="run the notification delivery worker")
     sla_notification_timeout_seconds: float = Field(

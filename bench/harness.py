@@ -52,12 +52,13 @@ class ApiProcess:
 
 
 @contextmanager
-def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[ApiProcess]:
-    """Run one uvicorn process on the database; yield its base URL and pid."""
+def api_process(url: str, *, app: str | None = None, **env: str) -> Iterator[ApiProcess]:
+    """Run one API process (`python -m api`, or uvicorn serving `app`) on the database; yield its URL and pid."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": url, "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"), **env}
+    server = [sys.executable, "-m", "uvicorn", app] if app else [sys.executable, "-m", "api"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [*server, "--port", str(port), "--log-level", "warning", "--no-access-log"],
         cwd=ROOT,
         env=environment,
     )
@@ -71,7 +72,7 @@ def api_process(url: str, *, app: str = "api.main:app", **env: str) -> Iterator[
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{app} did not start")
+                raise RuntimeError(f"{app or 'the API'} did not start")
             time.sleep(0.1)
         yield ApiProcess(base=base, pid=process.pid)
     finally:

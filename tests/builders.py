@@ -128,7 +128,8 @@ def ids(page: dict[str, Any]) -> list[str]:
 
 
 def post(client: TestClient, body: Any) -> Any:
-    return client.post("/tickets", content=body if isinstance(body, str | bytes) else json.dumps(body))
+    content = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post("/tickets", content=content, headers={"content-type": "application/json"})
 
 
 def stored_ids(client: TestClient) -> list[str]:

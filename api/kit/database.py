@@ -12,6 +12,7 @@ from alembic.config import Config
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -72,6 +73,16 @@ def create_database(server_url: str, name: str, *, replace: bool = False) -> str
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+# While the database is away, a request waits at most this long for a connection before its 503.
+CONNECT_TIMEOUT_SECONDS = 2
+
+# psycopg's pools retry a lost database with a backoff that doubles from one second, so that after a
+# minute away the next attempt may be half a minute off. A steady half second keeps the recovery
+# within a second of the database's return; an attempt against a database that is away is cheap.
+AttemptWithBackoff.INITIAL_DELAY = 0.5
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine with a pool sized for one API process."""
     return create_engine(
@@ -81,6 +92,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # No pre-ping: it costs a round trip per request. A connection found dead is invalidated
         # with the whole pool, and that one request answers 503.
         pool_recycle=1800,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 
@@ -90,7 +103,14 @@ def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[Async
     Opened by the caller (`await pool.open()`). A connection that died is noticed when its request
     fails (503) and replaced by the pool; no check on every checkout, which would cost a round trip.
     """
-    return AsyncConnectionPool(libpq_url(url), min_size=min(2, max_size), max_size=max_size, open=False, timeout=10)
+    return AsyncConnectionPool(
+        libpq_url(url),
+        min_size=min(2, max_size),
+        max_size=max_size,
+        open=False,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def migrate(url: str, revision: str = "head") -> None:

@@ -10,6 +10,8 @@ is out of reach or transactions that kept conflicting answer 503.
 """
 
 import logging
+import re
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -18,12 +20,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from api.kit.steps import is_retryable
 
 logger = logging.getLogger(__name__)
+
+ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 class ErrorBody(BaseModel):
@@ -99,7 +103,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), None)
+        code = ERROR_CODES.get(exc.status_code) or re.sub(r"\W+", "_", HTTPStatus(exc.status_code).phrase.lower())
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        from api.kit.edge import REQUEST_ID
+
+        request_id = REQUEST_ID.get()
+        logger.error("unexpected failure of request %s", request_id, exc_info=exc)
+        response = error_response(500, "internal_error", {"request_id": request_id})
+        response.headers["x-request-id"] = request_id
+        return response
 
     @app.exception_handler(OperationalError)
     async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
@@ -114,13 +131,3 @@ def install(app: FastAPI) -> None:
     async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
         logger.warning("no database connection available: %s", exc)
         return error_response(503, "service_unavailable", "the database cannot be reached; retry later")
-
-    @app.exception_handler(psycopg.Error)
-    async def _database_error_direct(_: Request, exc: psycopg.Error) -> JSONResponse:
-        logger.exception("database error")
-        return error_response(500, "internal_error", "the database refused the operation")
-
-    @app.exception_handler(DBAPIError)
-    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        logger.exception("database error")
-        return error_response(500, "internal_error", "the database refused the operation")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import BigInteger, Computed, Index, Integer, SmallInteger, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Computed, Index, Integer, SmallInteger, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.kit.database import TZ, Base
@@ -24,14 +24,6 @@ def deadline_column(clock: str, kind: str) -> str:
     return f"{clock}_{'alert' if kind == 'alert' else 'due'}_at"
 
 
-NEXT_CHECK_SQL = (
-    "LEAST("
-    + ", ".join(
-        f"CASE WHEN events_recorded & {bit} = 0 THEN {deadline_column(clock, kind)} END"
-        for (clock, kind), bit in EVENT_BITS.items()
-    )
-    + ")"
-)
 DEADLINE_SQL = (
     "LEAST("
     "CASE WHEN response_phase <> 'stopped' THEN response_due_at END, "
@@ -92,7 +84,10 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None] = mapped_column(TZ)
 
     events_recorded: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
-    next_check_at: Mapped[datetime | None] = mapped_column(TZ, Computed(NEXT_CHECK_SQL, persisted=True))
+    # Derived from the deadlines at the instant of the last write or evaluation (see api/sla/checks.py).
+    sla_state: Mapped[str] = mapped_column(Text, server_default=text("'ok'"))
+    breached_clocks: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    next_check_at: Mapped[datetime | None] = mapped_column(TZ)
     deadline_at: Mapped[datetime | None] = mapped_column(TZ, Computed(DEADLINE_SQL, persisted=True))
     breach_at: Mapped[datetime | None] = mapped_column(TZ, Computed(BREACH_SQL, persisted=True))
     risk_at: Mapped[datetime | None] = mapped_column(TZ, Computed(RISK_SQL, persisted=True))
@@ -106,6 +101,7 @@ class Ticket(Base):
         Index("ix_tickets_deadline_at_id", "deadline_at", "id"),
         Index("ix_tickets_breach_at", "breach_at"),
         Index("ix_tickets_risk_at", "risk_at"),
+        CheckConstraint("sla_state IN ('ok', 'at_risk', 'breached')", name="sla_state"),
     )
 
 

@@ -1,8 +1,9 @@
 """The evaluation pass: record the alerts and breaches that fell due, and queue their notifications.
 
-Each ticket row stores its four deadlines and a bitmask of the events already recorded; the
-generated column `next_check_at` is the earliest deadline not yet recorded and is indexed, so a
-pass touches only tickets with something newly due. Events are inserted with ON CONFLICT DO
+Each ticket row stores its four deadlines, a bitmask of the events already recorded and, indexed,
+`next_check_at`: the earliest deadline still ahead or passed but unrecorded (`api/sla/checks.py`),
+so a pass touches only tickets with something newly due, records their events, and moves their
+stored SLA state on. Events are inserted with ON CONFLICT DO
 NOTHING on (ticket, clock, kind): two passes that overlap can never record an event twice.
 
 The same statement writes one outbox row per (event, matching destination), so an event recorded
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
 from api.models.tickets import EVENT_BITS, deadline_column
+from api.sla import checks
 from api.sla_config.store import ActiveConfig
 
 # A chunk's tickets stay locked until it commits, and a snapshot of one of them waits for that:
@@ -74,8 +76,14 @@ RECORD_DUE = text(f"""
         UNION ALL
         SELECT pg_notify('{DELIVERIES_CHANNEL}', '') FROM (SELECT FROM queued LIMIT 1) AS any_queued
     ), marked AS (
-        UPDATE tickets AS t SET events_recorded = t.events_recorded | m.bits
-        FROM (SELECT id, bit_or(bit)::smallint AS bits FROM candidates GROUP BY id) AS m
+        UPDATE tickets AS t SET
+            events_recorded = t.events_recorded | m.bits,
+            {checks.derived_assignments(checks.prefixed("t"), "t.events_recorded | m.bits", ":now")}
+        FROM (
+            SELECT due.id, coalesce(bit_or(candidates.bit), 0)::smallint AS bits
+            FROM due LEFT JOIN candidates USING (id)
+            GROUP BY due.id
+        ) AS m
         WHERE t.id = m.id
         RETURNING 1
     )

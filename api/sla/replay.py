@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.kit.channels import WAKEUP_CHANNEL
 from api.kit.steps import Steps, run_steps
 from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD
-from api.sla import planning
+from api.sla import checks, planning
 from api.sla.planning import Snapshot, SnapshotFields
 from api.sla_config.store import ActiveConfig
 
@@ -38,7 +38,8 @@ WRITE_CLOCKS = f"""
     WITH written AS (
         UPDATE tickets AS t SET
             config_version = %(version)s,
-            {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
+            {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)},
+            {checks.derived_assignments(checks.prefixed("r"), "t.events_recorded", "%(now)s")}
         FROM json_to_recordset(CAST(%(rows)s AS json)) AS r(id text, {CLOCK_RECORD})
         WHERE t.id = r.id
         RETURNING t.next_check_at
@@ -60,7 +61,7 @@ def histories_of(rows: list[tuple[Any, ...]]) -> dict[str, dict[datetime, Snapsh
     return histories
 
 
-def replay_steps(ticket_ids: Sequence[str], active: ActiveConfig) -> Steps:
+def replay_steps(ticket_ids: Sequence[str], active: ActiveConfig, now: datetime) -> Steps:
     """Plan the clocks of tickets from their whole history under the config in force; returns how many."""
     if not ticket_ids:
         return 0
@@ -69,12 +70,12 @@ def replay_steps(ticket_ids: Sequence[str], active: ActiveConfig) -> Steps:
     for ticket_id, snapshots in histories_of(history_rows).items():
         current = snapshots[max(snapshots)]
         rows.append({"id": ticket_id, **planning.plan_clocks(current, snapshots.values(), active.config)})
-    yield [(WRITE_CLOCKS, {"version": active.version, "rows": as_json(rows)})]
+    yield [(WRITE_CLOCKS, {"version": active.version, "rows": as_json(rows), "now": now})]
     return len(rows)
 
 
-def replay(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig) -> int:
+def replay(session: Session, *, ticket_ids: Sequence[str], active: ActiveConfig, now: datetime) -> int:
     """Replay the histories of tickets in the session's transaction; returns how many were replayed."""
     connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-    replayed: int = run_steps(connection, replay_steps(ticket_ids, active))
+    replayed: int = run_steps(connection, replay_steps(ticket_ids, active, now))
     return replayed

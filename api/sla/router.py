@@ -3,19 +3,21 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.kit import clock
 from api.kit.database import SessionDep
 from api.kit.timestamps import Timestamp
 from api.sla import events, summary
 from api.sla.schemas import DashboardSummary, EventPage, EventPublic
+from api.sla_config.filters import check_segments
 
 router = APIRouter(tags=["sla"])
 
 
 @router.get("/alerts", response_model=EventPage, summary="Alerts and breaches, newest first")
 def list_alerts(
+    request: Request,
     session: SessionDep,
     kind: Annotated[list[Literal["alert", "breach"]] | None, Query()] = None,
     clock_name: Annotated[list[Literal["response", "resolution"]] | None, Query(alias="clock")] = None,
@@ -28,6 +30,7 @@ def list_alerts(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> EventPage:
     """The event log, filtered by kind, clock, priority, tier, detection time, ticket or event id."""
+    check_segments(request.app.state.config_store.active, priority=priority or (), customer_tier=customer_tier or ())
     rows, next_cursor = events.list_events(
         session,
         limit=limit,

@@ -1,7 +1,10 @@
 """The dashboard summary: ticket counts per priority x tier, compliance, events of the last 24 hours.
 
-The counts are the sums of the deltas that triggers on `tickets` append (migration 0003); the
-evaluator folds them into one row per segment from time to time.
+The counts are the sums of the deltas that triggers on `tickets` append (migrations 0003, 0007)
+from each row's stored state; the evaluator folds them into one row per segment from time to time.
+A ticket's stored state is its state now unless one of its deadlines passed since it was written
+(`next_check_at <= now`, which the evaluator catches up with within milliseconds): for those few,
+the difference is counted at read time, so the summary is exact at the instant it is made.
 """
 
 from datetime import datetime, timedelta
@@ -9,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.kit.statuses import OPEN_STATUS_SQL
+from api.sla import checks
 from api.sla.schemas import ClockCompliance, DashboardSummary, HourlyEvents, SegmentSummary, StateCounts
 
 COUNTS = (
@@ -43,6 +48,44 @@ FOLD = text(f"""
 """)
 
 
+def _contributions(state: str, breached_clocks: str) -> dict[str, str]:
+    """What one ticket row adds to each count whose value depends on the state (the others never lag)."""
+    return {
+        "breached": f"({OPEN_STATUS_SQL} AND {state} = 'breached')::int",
+        "at_risk": f"({OPEN_STATUS_SQL} AND {state} = 'at_risk')::int",
+        "response_met": f"(response_phase = 'stopped' AND ({breached_clocks}) & 1 = 0)::int",
+        "response_breached": f"(({breached_clocks}) & 1 <> 0)::int",
+        "resolution_met": f"(resolution_phase = 'stopped' AND ({breached_clocks}) & 2 = 0)::int",
+        "resolution_breached": f"(({breached_clocks}) & 2 <> 0)::int",
+    }
+
+
+_NOW = _contributions(
+    checks.state_sql(checks.prefixed("tickets"), ":now"), checks.breached_clocks_sql(checks.prefixed("tickets"), ":now")
+)
+_STORED = _contributions("sla_state", "breached_clocks")
+
+LAGGING = text(f"""
+    SELECT priority, customer_tier,
+           {", ".join(f"sum({_NOW[name]} - {_STORED[name]})::bigint AS {name}" for name in _NOW)}
+    FROM tickets
+    WHERE next_check_at <= :now
+    GROUP BY priority, customer_tier
+""")
+
+
+def segment_counts(session: Session, *, now: datetime) -> dict[tuple[str, str], dict[str, int]]:
+    """The counts of every priority x tier at `now`: the kept sums, plus the difference of lagging rows."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for row in session.execute(SEGMENT_COUNTS):
+        counts[(row.priority, row.customer_tier)] = {name: getattr(row, name) for name in COUNTS}
+    for row in session.execute(LAGGING, {"now": now}):
+        segment = counts.setdefault((row.priority, row.customer_tier), dict.fromkeys(COUNTS, 0))
+        for name in _NOW:
+            segment[name] += getattr(row, name)
+    return counts
+
+
 EVENTS_BY_HOUR = text("""
     SELECT date_trunc('hour', detected_at) AS hour,
            count(*) FILTER (WHERE kind = 'alert') AS alerts,
@@ -70,24 +113,24 @@ def summary(session: Session, *, now: datetime) -> DashboardSummary:
     total_tickets = open_tickets = 0
     met = {"response": 0, "resolution": 0}
     breached = {"response": 0, "resolution": 0}
-    for row in session.execute(SEGMENT_COUNTS):
-        total_tickets += row.total
-        open_tickets += row.open
-        totals.breached += row.breached
-        totals.at_risk += row.at_risk
-        totals.ok += row.open - row.breached - row.at_risk
+    for (priority, customer_tier), row in sorted(segment_counts(session, now=now).items()):
+        total_tickets += row["total"]
+        open_tickets += row["open"]
+        totals.breached += row["breached"]
+        totals.at_risk += row["at_risk"]
+        totals.ok += row["open"] - row["breached"] - row["at_risk"]
         for clock in ("response", "resolution"):
-            met[clock] += getattr(row, f"{clock}_met")
-            breached[clock] += getattr(row, f"{clock}_breached")
+            met[clock] += row[f"{clock}_met"]
+            breached[clock] += row[f"{clock}_breached"]
         segments.append(
             SegmentSummary(
-                priority=row.priority,
-                customer_tier=row.customer_tier,
-                open=row.open,
-                at_risk=row.at_risk,
-                breached=row.breached,
-                response_compliance=_ratio(row.response_met, row.response_breached),
-                resolution_compliance=_ratio(row.resolution_met, row.resolution_breached),
+                priority=priority,
+                customer_tier=customer_tier,
+                open=row["open"],
+                at_risk=row["at_risk"],
+                breached=row["breached"],
+                response_compliance=_ratio(row["response_met"], row["response_breached"]),
+                resolution_compliance=_ratio(row["resolution_met"], row["resolution_breached"]),
             )
         )
     hourly = [

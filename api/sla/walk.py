@@ -18,10 +18,11 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit import clock
 from api.kit.statuses import OPEN_STATUS_SQL
 from api.kit.steps import is_retryable
 from api.models import SlaConfigVersion
-from api.sla import replay
+from api.sla import checks, replay
 from api.sla_config.store import ActiveConfig
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,19 @@ CHUNK_END = text("""
 
 _IN_CHUNK = "id > :after AND (CAST(:last AS text) IS NULL OR id <= :last)"
 
+_MOVED_DEADLINES = {
+    "response_alert_at": _crossing_sql("response", "response_alert_us", single_segment=True),
+    "response_due_at": _crossing_sql("response", "response_target_us", single_segment=True),
+    "resolution_alert_at": _crossing_sql("resolution", "resolution_alert_us", single_segment=False),
+    "resolution_due_at": _crossing_sql("resolution", "resolution_target_us", single_segment=False),
+}
+
+
+def _moved(column: str) -> str:
+    """A column of the moved row: its new deadline, or its stored value."""
+    return f"({_MOVED_DEADLINES[column]})" if column in _MOVED_DEADLINES else f"t.{column}"
+
+
 # The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
 # to every row and cost an eighth of the chunk. A row a writer holds is waited for; writers lock
 # tickets in id order too, and a deadlock all the same reruns the chunk.
@@ -73,11 +87,9 @@ MOVE = text(f"""
         UPDATE tickets AS t SET
             config_version = :version,
             response_target_us = targets.response_target_us,
-            response_alert_at = {_crossing_sql("response", "response_alert_us", single_segment=True)},
-            response_due_at = {_crossing_sql("response", "response_target_us", single_segment=True)},
             resolution_target_us = targets.resolution_target_us,
-            resolution_alert_at = {_crossing_sql("resolution", "resolution_alert_us", single_segment=False)},
-            resolution_due_at = {_crossing_sql("resolution", "resolution_target_us", single_segment=False)}
+            {", ".join(f"{column} = {sql}" for column, sql in _MOVED_DEADLINES.items())},
+            {checks.derived_assignments(_moved, "t.events_recorded", ":now")}
         FROM targets
         WHERE t.{_IN_CHUNK} AND NOT (t.config_version = ANY(:equivalent_versions))
           AND t.config_version = ANY(:same_timeline_versions)
@@ -141,7 +153,13 @@ class ChunkMoved:
 
 
 def move_chunk(
-    session: Session, *, active: ActiveConfig, after: str = "", upto: str | None = None, limit: int = MOVE_CHUNK
+    session: Session,
+    *,
+    active: ActiveConfig,
+    now: datetime,
+    after: str = "",
+    upto: str | None = None,
+    limit: int = MOVE_CHUNK,
 ) -> ChunkMoved:
     """Move the open tickets among the next `limit` ids in (`after`, `upto`] to the active config.
 
@@ -156,9 +174,10 @@ def move_chunk(
         "targets": _targets_document(active),
         "after": after,
         "last": upto if end is None else end,
+        "now": now,
     }
     chunk = session.execute(MOVE, params).one()
-    replay.replay(session, ticket_ids=chunk.replayed, active=active)
+    replay.replay(session, ticket_ids=chunk.replayed, active=active, now=now)
     return ChunkMoved(moved=chunk.moved, next_after=end)
 
 
@@ -209,7 +228,7 @@ class ConfigWalk:
         """Move the next chunk of one lane in its own transaction; a deadlock with a writer reruns it later."""
         with self.sessions() as session:
             try:
-                result = move_chunk(session, active=active, after=lane.after, upto=lane.upto)
+                result = move_chunk(session, active=active, now=clock.utc_now(), after=lane.after, upto=lane.upto)
                 session.commit()
             except Exception as error:
                 if not is_retryable(error):

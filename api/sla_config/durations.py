@@ -27,4 +27,7 @@ def parse_duration(value: Any) -> int:
     raise ValueError(f"{value!r} is not a duration: use whole seconds or a string like '2h', '30m', '1h30m'")
 
 
-Duration = Annotated[int, BeforeValidator(parse_duration), Field(gt=0)]
+MAX_TARGET_SECONDS: Final = 365 * 86_400
+
+# A target: positive and at most 365 days, so every deadline stays within the instants the service stores.
+Duration = Annotated[int, BeforeValidator(parse_duration), Field(gt=0, le=MAX_TARGET_SECONDS)]

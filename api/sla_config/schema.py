@@ -101,12 +101,19 @@ class SlaConfig(BaseModel):
                 raise ValueError(f"priority {priority!r} lacks targets for tier(s) {', '.join(missing)}")
         return targets
 
+    @field_validator("alert_threshold", mode="before")
+    @classmethod
+    def _threshold_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("alert_threshold is a number between 0 and 1, such as 0.15")
+        return value
+
     @field_validator("pause_statuses", mode="before")
     @classmethod
     def _known_pause_statuses(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list | tuple | set | frozenset):
+        if not isinstance(value, list | tuple | set | frozenset) or not all(isinstance(item, str) for item in value):
             raise ValueError("pause_statuses is a list of statuses")
         unknown = sorted(str(status) for status in value if status not in PAUSABLE_STATUSES)
         if unknown:

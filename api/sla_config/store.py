@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.kit import clock
@@ -78,8 +80,15 @@ class ConfigStore:
         logger.error(
             "SLA config %s refused (%s); keeping version %s", self.path, message_of(self._last_error), stored.version
         )
+        try:
+            stored_config = SlaConfig.model_validate(stored.document)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{self.path}: {message_of(self._last_error)}, and the newest stored version {stored.version} "
+                f"is not valid in this environment either: {exc.errors()[0]['msg']}"
+            ) from None
         self._active = ActiveConfig(
-            config=SlaConfig.model_validate(stored.document),
+            config=stored_config,
             version=stored.version,
             loaded_at=stored.loaded_at,
             path=Path(stored.source_path),
@@ -104,6 +113,11 @@ class ConfigStore:
             except ConfigError as exc:
                 self._last_error = ReloadError(message=str(exc), at=now)
                 logger.error("SLA config %s refused, last good config stays in force: %s", self.path, exc)
+                return False
+            except SQLAlchemyError as exc:
+                reason = f"the new version could not be stored: {getattr(exc, 'orig', None) or exc}"
+                self._last_error = ReloadError(message=reason, at=now)
+                logger.error("SLA config %s not applied, the database is not reachable: %s", self.path, exc)
                 return False
             active = ActiveConfig(
                 config=parsed.config,

@@ -13,6 +13,8 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.kit.errors import InvalidInput
+from api.sla_config.filters import check_segments
 from api.streams.broadcaster import Broadcaster, StreamFilter
 
 router = APIRouter(tags=["streams"])
@@ -76,6 +78,7 @@ async def event_stream(
     last_event_id: Annotated[str | None, Header(description="the id of the last event received")] = None,
 ) -> EventSourceResponse:
     """`event: sla.alert` or `sla.breach`, `id: <event id>`, `data: <event JSON>`; a comment every 15 s."""
+    check_segments(request.app.state.config_store.active, priority=priority or (), customer_tier=customer_tier or ())
     broadcaster = _broadcaster(request)
     start = _start(broadcaster, after, last_event_id)
     wanted = _filter(kind, clock, priority, customer_tier)
@@ -97,6 +100,13 @@ async def event_socket(
     after: After = None,
 ) -> None:
     """One JSON message per event: `{"id", "type", "data"}`; `?after=` resumes."""
+    try:
+        check_segments(
+            websocket.app.state.config_store.active, priority=priority or (), customer_tier=customer_tier or ()
+        )
+    except InvalidInput as refused:
+        await websocket.close(code=1008, reason=str(refused.detail[0]["msg"])[:120])
+        return
     await websocket.accept()
     broadcaster = _broadcaster(websocket)
     start = _start(broadcaster, after, None)

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -16,6 +17,7 @@ from api.models import Ticket
 from api.sla import events, state
 from api.sla.schemas import EventPublic
 from api.sla.state import SlaStateFilter
+from api.sla_config.filters import check_segments
 from api.sla_config.store import ConfigStore
 from api.tickets import queries, service
 from api.tickets.schemas import (
@@ -29,6 +31,8 @@ from api.tickets.schemas import (
 from api.tickets.validation import BATCH_SCHEMA, parse_batch
 
 router = APIRouter(tags=["tickets"])
+
+THREADED_VALIDATION_BYTES = 256 * 1024
 
 
 async def _config_store(request: Request) -> ConfigStore:
@@ -55,7 +59,12 @@ async def post_tickets(request: Request, store: ConfigStoreDep) -> Response:
     history only, and two versions of one instant are settled by the later status.
     """
     active = store.active
-    snapshots = parse_batch(await request.body(), active)
+    body = await request.body()
+    # Validating a large batch takes a while: in a thread, the event loop still answers other requests.
+    if len(body) > THREADED_VALIDATION_BYTES:
+        snapshots = await run_in_threadpool(parse_batch, body, active)
+    else:
+        snapshots = parse_batch(body, active)
     pool: AsyncConnectionPool[AsyncConnection[Any]] = request.app.state.ingest_pool
     # The block commits on leaving it: before the response is sent, never after.
     async with pool.connection() as connection:
@@ -86,6 +95,7 @@ def _ticket_public(ticket: Ticket, now: datetime) -> TicketPublic:
 @router.get("/tickets", response_model=TicketPage, summary="List tickets, nearest deadline first")
 def list_tickets(
     session: SessionDep,
+    store: ConfigStoreDep,
     status: Annotated[list[Status] | None, Query(description="repeat to match several")] = None,
     priority: Annotated[list[str] | None, Query()] = None,
     customer_tier: Annotated[list[str] | None, Query()] = None,
@@ -94,6 +104,7 @@ def list_tickets(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> TicketPage:
     """Tickets with both clocks, overdue first, then nearest deadline; paused and finished ones last."""
+    check_segments(store.active, priority=priority or (), customer_tier=customer_tier or ())
     now = clock.utc_now()
     rows, next_cursor = queries.list_tickets(
         session,

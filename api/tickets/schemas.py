@@ -2,9 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from api.kit.statuses import Status
 from api.kit.timestamps import Timestamp
@@ -15,13 +15,35 @@ ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 ID_PATTERN_MESSAGE = "id must not contain control characters"
 
 
+def _integer_id(value: Any) -> Any:
+    """Zendesk and Freshdesk number their tickets: an integer id is kept as its decimal string."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+TicketId = Annotated[
+    str,
+    BeforeValidator(_integer_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 200, "pattern": ID_PATTERN},
+                {"type": "integer", "minimum": -(10**199), "maximum": 10**199},
+            ]
+        }
+    ),
+]
+
+
 class SnapshotIn(BaseModel):
     """The state of one ticket at the instant `updated_at`, as the ticketing tool sends it."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    id: str = Field(
-        min_length=1, max_length=200, pattern=ID_PATTERN, description="the ticket's id in the ticketing tool"
+    id: TicketId = Field(
+        min_length=1,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="the ticket's id in the ticketing tool; a JSON integer is stored as its decimal string",
     )
     priority: str = Field(description="a priority named in the SLA config")
     customer_tier: str = Field(description="a customer tier named in the SLA config")

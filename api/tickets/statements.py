@@ -1,7 +1,10 @@
 """The SQL of ingestion: claim every ticket of a batch, then write its history and current state."""
 
 from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD, SNAPSHOT_RECORD
+from api.sla import checks
 from api.sla.replay import NOTIFY_EARLIEST
+
+_RECORD = checks.prefixed("r")
 
 # The one statement that takes every lock a batch needs, in id order, so that concurrent batches
 # naming the same tickets queue instead of deadlocking. Each ticket's row is computed from the
@@ -9,9 +12,12 @@ from api.sla.replay import NOTIFY_EARLIEST
 # writes nothing but takes the row lock (which `DO NOTHING` would not). RETURNING names the new.
 CLAIM = f"""
     INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-                         received_at, config_version, {", ".join(CLOCK_COLUMNS)})
+                         received_at, config_version, {", ".join(CLOCK_COLUMNS)},
+                         sla_state, breached_clocks, next_check_at)
     SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
-           %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)}
+           %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)},
+           {checks.state_sql(_RECORD, "%(now)s")}, {checks.breached_clocks_sql(_RECORD, "%(now)s")},
+           {checks.next_check_sql(_RECORD, "0", "%(now)s")}
     FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
@@ -33,7 +39,8 @@ WRITE_CURRENT = f"""
         priority = r.priority, customer_tier = r.customer_tier, status = r.status, created_at = r.created_at,
         updated_at = r.updated_at, first_response_at = r.first_response_at, received_at = %(now)s,
         config_version = %(version)s,
-        {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)}
+        {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)},
+        {checks.derived_assignments(_RECORD, "t.events_recorded", "%(now)s")}
     FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
     WHERE t.id = r.id
     RETURNING t.next_check_at

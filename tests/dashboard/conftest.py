@@ -44,7 +44,7 @@ def serve(command: list[str], env: dict[str, str], health_url: str) -> Iterator[
 
 @pytest.fixture(scope="module")
 def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`uvicorn api.main:app` with its evaluator, on a fresh database; yields its base URL."""
+    """`python -m api` with its evaluator, on a fresh database; yields its base URL."""
     database_url = fresh_database(server_url, "sla_dashboard_test")
     config_dir: Path = tmp_path_factory.mktemp("dashboard-config")
     (config_dir / "sla_config.yaml").write_text(SEED_CONFIG)
@@ -56,7 +56,7 @@ def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "SLA_LEADER_RETRY_SECONDS": "0.2",
     }
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"]
+    command = [sys.executable, "-m", "api", "--port", str(port), "--log-level", "warning"]
     with serve(command, env, f"{base}/readyz"):
         yield base
 

@@ -226,6 +226,6 @@ def test_a_config_walk_racing_writers_of_the_same_tickets_ends_as_a_replay_from_
 
     walked = clocks()
     with sessions() as session:
-        replay.replay(session, ticket_ids=ids, active=config_store.active)
+        replay.replay(session, ticket_ids=ids, active=config_store.active, now=datetime.now(UTC))
         session.commit()
     assert walked == clocks()

@@ -1,6 +1,6 @@
-"""The summary's counts, kept by triggers as deltas, always equal a recount of the tickets."""
+"""The summary's counts, kept by triggers as deltas, always equal a recount of the tickets by the definitions."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -8,8 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import Ticket, TicketCountDelta
-from api.models.tickets import EVENT_BITS
-from api.sla import summary
+from api.sla import state, summary
 from api.sla_config.store import ActiveConfig
 from tests.builders import apply_batch, run_pass
 from tests.conftest import T0
@@ -18,29 +17,21 @@ from tests.strategies import deliveries, ticket_histories
 Segment = tuple[str, str]
 
 
-def _recount(session: Session) -> dict[Segment, dict[str, int]]:
-    """The counts by their definitions, from the ticket rows."""
+def _recount(session: Session, now: datetime) -> dict[Segment, dict[str, int]]:
+    """The counts by their definitions at `now`, from each ticket's clocks as every view shows them."""
     recount: dict[Segment, dict[str, int]] = {}
     for ticket in session.scalars(select(Ticket)):
         row = recount.setdefault((ticket.priority, ticket.customer_tier), dict.fromkeys(summary.COUNTS, 0))
-        recorded = {key for key, bit in EVENT_BITS.items() if ticket.events_recorded & bit}
         is_open = ticket.status not in ("resolved", "closed")
-        breached = bool(recorded & {("response", "breach"), ("resolution", "breach")})
-        alerted = any(
-            (clock, "alert") in recorded and getattr(ticket, f"{clock}_phase") != "stopped"
-            for clock in ("response", "resolution")
-        )
+        sla_state = state.ticket_sla_state(ticket, now)
         row["total"] += 1
         row["open"] += is_open
-        row["breached"] += is_open and breached
-        row["at_risk"] += is_open and not breached and alerted
-        for clock in ("response", "resolution"):
-            stopped_short = (
-                getattr(ticket, f"{clock}_phase") == "stopped" and getattr(ticket, f"{clock}_due_at") is None
-            )
-            row[f"{clock}_met"] += stopped_short
-            row[f"{clock}_breached"] += (clock, "breach") in recorded
-    return recount
+        row["breached"] += is_open and sla_state == "breached"
+        row["at_risk"] += is_open and sla_state == "at_risk"
+        for clock, view in state.clock_views(ticket, now).items():
+            row[f"{clock}_met"] += view.state == "met"
+            row[f"{clock}_breached"] += view.state == "breached"
+    return {segment: counts for segment, counts in recount.items() if counts["total"]}
 
 
 def _kept(session: Session) -> dict[Segment, dict[str, int]]:
@@ -71,7 +62,9 @@ def test_kept_counts_equal_a_recount_after_any_writes_passes_and_folds(
                 summary.fold(session)
                 session.commit()
         with sessions() as session:
-            assert _kept(session) == _recount(session)
+            assert summary.segment_counts(session, now=now) == _recount(session, now)
+            later = now + timedelta(minutes=data.draw(st.integers(0, 400)))
+            assert summary.segment_counts(session, now=later) == _recount(session, later)
 
 
 def test_folding_keeps_the_sums_in_one_row_per_segment_and_truncate_clears_them(
@@ -86,7 +79,7 @@ def test_folding_keeps_the_sums_in_one_row_per_segment_and_truncate_clears_them(
         before = _kept(session)
         summary.fold(session)
         session.commit()
-        assert _kept(session) == before == _recount(session)
+        assert _kept(session) == before == _recount(session, T0 + timedelta(days=3))
         assert session.scalar(select(func.count()).select_from(TicketCountDelta)) == len(before)
         session.execute(text("TRUNCATE tickets CASCADE"))
         session.commit()

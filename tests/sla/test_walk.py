@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit import clock
 from api.kit.statuses import OPEN_STATUS_SQL
 from api.models import Ticket
 from api.models.tickets import CLOCK_COLUMNS
@@ -29,7 +30,7 @@ def _walk_all(sessions: sessionmaker[Session], store: ConfigStore) -> None:
     with sessions() as session:
         after: str | None = ""
         while after is not None:
-            result = walk.move_chunk(session, active=store.active, after=after, limit=7)
+            result = walk.move_chunk(session, active=store.active, now=clock.utc_now(), after=after, limit=7)
             session.commit()
             after = result.next_after
 
@@ -37,7 +38,7 @@ def _walk_all(sessions: sessionmaker[Session], store: ConfigStore) -> None:
 def _replay_all(sessions: sessionmaker[Session], store: ConfigStore) -> None:
     with sessions() as session:
         ids = list(session.scalars(text(f"SELECT id FROM tickets WHERE {OPEN_STATUS_SQL}")))
-        replay.replay(session, ticket_ids=ids, active=store.active)
+        replay.replay(session, ticket_ids=ids, active=store.active, now=clock.utc_now())
         session.commit()
 
 

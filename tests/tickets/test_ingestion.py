@@ -38,7 +38,7 @@ def _state(sessions: sessionmaker[Session]) -> dict[str, Any]:
                 **{
                     column: getattr(ticket, column)
                     for column in (c.key for c in Ticket.__table__.columns)
-                    if column not in {"received_at", "events_recorded", "next_check_at"}
+                    if column not in {"received_at", "events_recorded", "next_check_at", "sla_state", "breached_clocks"}
                 },
                 "sla_state": state.ticket_sla_state(ticket, NOW),
                 "clocks": state.clock_views(ticket, NOW),

@@ -32,7 +32,8 @@ BAD_SNAPSHOTS = [
     pytest.param(_invalid("id", ""), "id", "at least 1", id="empty-id"),
     pytest.param(_invalid("id", "x" * 201), "id", "at most 200", id="long-id"),
     pytest.param(_invalid("id", "a\nb"), "id", "control characters", id="control-id"),
-    pytest.param(_invalid("id", 42), "id", "valid string", id="numeric-id"),
+    pytest.param(_invalid("id", 4.5), "id", "valid string", id="fractional-id"),
+    pytest.param(_invalid("id", True), "id", "valid string", id="boolean-id"),
     pytest.param(_invalid("statuss", "open"), "statuss", "Extra inputs", id="unknown-field"),
     pytest.param(
         {k: v for k, v in snapshot_json("bad", created_at=T0).items() if k != "status"},
