@@ -65,6 +65,15 @@ def response_progress(created_at: datetime, changes: Sequence[StatusChange]) -> 
     return ClockProgress(phase="stopped", closed_segments=((created_at, stopped_at),), running_since=None)
 
 
+def phase_of(status: str, pause_statuses: frozenset[str]) -> Phase:
+    """What the resolution clock does while a ticket has `status`."""
+    if status in STOPPED_STATUSES:
+        return "stopped"
+    if status in pause_statuses:
+        return "paused"
+    return "running"
+
+
 def resolution_progress(
     created_at: datetime,
     changes: Sequence[StatusChange],
@@ -76,12 +85,7 @@ def resolution_progress(
     phase: Phase = "running"
     for change in _ordered(changes):
         at = max(change.at, created_at)
-        if change.status in STOPPED_STATUSES:
-            next_phase: Phase = "stopped"
-        elif change.status in pause_statuses:
-            next_phase = "paused"
-        else:
-            next_phase = "running"
+        next_phase = phase_of(change.status, pause_statuses)
         if running_since is not None and next_phase != "running":
             closed.append((running_since, at))
             running_since = None

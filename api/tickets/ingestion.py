@@ -1,9 +1,12 @@
 """Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
 
 A batch runs in three statements whatever its size: lock (creating) every ticket it names, read
-the stored history of those that existed, then, with each snapshot's outcome decided in memory
-as if the snapshots had been sent one by one, write the new history rows and rewrite the current
-state and clock summary of every ticket that changed.
+the stored rows of those that existed, then, with each snapshot's outcome decided in memory as if
+the snapshots had been sent one by one, write the new history rows and rewrite the current state
+and clock summary of every ticket that changed. A ticket whose new snapshots are all newer than
+what it stored moves its clocks on from the stored summary, so its cost does not grow with its
+history; only a ticket that gets an older snapshot, a new creation instant, priority or tier, or
+that counted under other targets, has its history read (one more statement) and replayed.
 """
 
 from collections import defaultdict
@@ -14,11 +17,11 @@ from typing import Any
 
 from api.kit.steps import Steps
 from api.sla import planning
-from api.sla.planning import Snapshot, SnapshotFields
+from api.sla.planning import Snapshot, SnapshotFields, StoredClock
 from api.sla.replay import READ_HISTORY, as_json
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
-from api.tickets.statements import CLAIM, WRITE_BATCH
+from api.tickets.statements import CLAIM, READ_STORED, WRITE_BATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +96,54 @@ def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dic
     return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
 
 
-def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
-    """The statements of one batch and the decisions between them, free of I/O."""
-    params = {"now": now, "version": active.version}
-    within = _within_batch(snapshots)
-    claimed = [_row(history, active) for history in within.values()]
-    (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]
-    created: dict[str, datetime | None] = dict(claim_rows)
-    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
-    # A ticket this batch created has no history yet: its history is written with it, below.
-    existing = [ticket_id for ticket_id in within if ticket_id not in created]
-    if existing:
-        (history_rows,) = yield [(READ_HISTORY, {"ids": existing})]
-        for row in history_rows:
-            histories[row[0]].add(Snapshot(*row))
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What a ticket row stored, as far as moving its clocks on needs it."""
 
-    report = IngestReport(results=[])
+    updated_at: datetime
+    created_at: datetime
+    priority: str
+    customer_tier: str
+    config_version: int
+    clocks: dict[str, StoredClock]
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> "_Stored":
+        _, updated_at, created_at, priority, customer_tier, config_version, *columns = row
+        clocks = {
+            clock: StoredClock(
+                phase=columns[6 * index],
+                elapsed_us=columns[6 * index + 1],
+                running_since=columns[6 * index + 2],
+                alert_at=columns[6 * index + 4],
+                due_at=columns[6 * index + 5],
+            )
+            for index, clock in enumerate(("response", "resolution"))
+        }
+        return cls(updated_at, created_at, priority, customer_tier, config_version, clocks)
+
+    def moves_on(self, later: dict[datetime, SnapshotFields], active: ActiveConfig) -> bool:
+        """Whether these snapshots can move the clocks on from this row alone, exactly as a replay would."""
+        return (
+            min(later) > self.updated_at
+            and self.config_version in (active.equivalent_versions or (active.version,))
+            and all(
+                (s.created_at, s.priority, s.customer_tier) == (self.created_at, self.priority, self.customer_tier)
+                for s in later.values()
+            )
+        )
+
+
+def _moved_row(stored: _Stored, later: dict[datetime, SnapshotFields], active: ActiveConfig) -> dict[str, Any]:
+    current = later[max(later)]
+    clocks = planning.advance_clocks(stored.clocks, stored.created_at, list(later.values()), current, active.config)
+    return {**_snapshot_row(current), **clocks}
+
+
+def _outcomes(
+    snapshots: Sequence[SnapshotIn], histories: dict[str, _TicketHistory], report: IngestReport
+) -> dict[tuple[str, datetime], SnapshotFields]:
+    """Decide every snapshot's outcome in order, as if sent one by one; return the new history rows."""
     counts: dict[str, int] = defaultdict(int)
     written: dict[tuple[str, datetime], SnapshotFields] = {}
     for snapshot in snapshots:
@@ -119,11 +154,43 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
             written[(snapshot.id, snapshot.updated_at)] = snapshot
         report.results.append(SnapshotResult(snapshot.id, outcome))
         counts[outcome] += 1
+    for name, count in counts.items():
+        setattr(report, name, count)
+    return written
 
+
+def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
+    """The statements of one batch and the decisions between them, free of I/O."""
+    params = {"now": now, "version": active.version}
+    within = _within_batch(snapshots)
+    claimed = [_row(history, active) for history in within.values()]
+    (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]
+    created: dict[str, datetime | None] = dict(claim_rows)
+    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
+    # A ticket this batch created has no history yet: its history is written with it, below.
+    existing = [ticket_id for ticket_id in within if ticket_id not in created]
+    moving: dict[str, _Stored] = {}
+    if existing:
+        (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
+        for row in stored_rows:
+            stored = _Stored.from_row(row)
+            if stored.moves_on(within[row[0]], active):
+                moving[row[0]] = stored
+                histories[row[0]].newest = stored.updated_at
+        replayed = [ticket_id for ticket_id in existing if ticket_id not in moving]
+        if replayed:
+            (history_rows,) = yield [(READ_HISTORY, {"ids": replayed})]
+            for row in history_rows:
+                histories[row[0]].add(Snapshot(*row))
+
+    report = IngestReport(results=[])
+    written = _outcomes(snapshots, histories, report)
     if written:
         # New tickets were written whole by CLAIM; only stored tickets whose history grew change here.
         rewritten = [
-            _row(history.snapshots, active)
+            _moved_row(moving[ticket_id], within[ticket_id], active)
+            if ticket_id in moving
+            else _row(history.snapshots, active)
             for ticket_id, history in histories.items()
             if history.changed and ticket_id not in created
         ]
@@ -138,6 +205,4 @@ def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: dat
                 },
             )
         ]
-    for name, count in counts.items():
-        setattr(report, name, count)
     return report

@@ -3,10 +3,10 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.kit.paging import decode_cursor, encode_cursor
+from api.kit.paging import decode_cursor, encode_cursor, invalid_cursor
 from api.models import Ticket, TicketSnapshot
 from api.sla.state import SlaStateFilter, sla_state_condition
 
@@ -59,7 +59,36 @@ def get_ticket(session: Session, ticket_id: str) -> Ticket | None:
     return session.get(Ticket, ticket_id)
 
 
-def history(session: Session, ticket_id: str) -> list[TicketSnapshot]:
-    """Every stored snapshot of a ticket, oldest first."""
-    query = select(TicketSnapshot).where(TicketSnapshot.ticket_id == ticket_id).order_by(TicketSnapshot.updated_at)
-    return list(session.scalars(query))
+def newest_history(session: Session, ticket_id: str, *, limit: int) -> list[TicketSnapshot]:
+    """The newest `limit` stored snapshots of a ticket, oldest first among them."""
+    query = (
+        select(TicketSnapshot)
+        .where(TicketSnapshot.ticket_id == ticket_id)
+        .order_by(TicketSnapshot.updated_at.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(session.scalars(query))))
+
+
+def history_total(session: Session, ticket_id: str) -> int:
+    """How many snapshots of a ticket are stored."""
+    query = select(func.count()).select_from(TicketSnapshot).where(TicketSnapshot.ticket_id == ticket_id)
+    return int(session.scalar(query) or 0)
+
+
+def history_page(
+    session: Session, ticket_id: str, *, limit: int, cursor: str | None = None
+) -> tuple[list[TicketSnapshot], str | None]:
+    """A page of a ticket's stored snapshots, oldest first, and the cursor of the next page."""
+    query = select(TicketSnapshot).where(TicketSnapshot.ticket_id == ticket_id)
+    if cursor is not None:
+        after, last_id = decode_cursor(cursor)
+        if after is None or last_id != ticket_id:
+            raise invalid_cursor()
+        query = query.where(TicketSnapshot.updated_at > after)
+    rows = list(session.scalars(query.order_by(TicketSnapshot.updated_at).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].updated_at.isoformat(), ticket_id])
+    return rows, next_cursor

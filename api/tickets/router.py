@@ -13,7 +13,7 @@ from api.kit import clock
 from api.kit.database import SessionDep
 from api.kit.errors import ErrorBody, NotFound
 from api.kit.statuses import Status
-from api.models import Ticket
+from api.models import Ticket, TicketSnapshot
 from api.sla import events, state
 from api.sla.schemas import EventPublic
 from api.sla.state import SlaStateFilter
@@ -21,6 +21,7 @@ from api.sla_config.filters import check_segments
 from api.sla_config.store import ConfigStore
 from api.tickets import queries, service
 from api.tickets.schemas import (
+    HistoryPage,
     IngestResult,
     SnapshotPublic,
     TicketDetail,
@@ -33,6 +34,7 @@ from api.tickets.validation import BATCH_SCHEMA, parse_batch
 router = APIRouter(tags=["tickets"])
 
 THREADED_VALIDATION_BYTES = 256 * 1024
+DETAIL_HISTORY = 1_000
 
 
 async def _config_store(request: Request) -> ConfigStore:
@@ -119,34 +121,62 @@ def list_tickets(
     return TicketPage(items=[_list_item(ticket, now) for ticket in rows], next_cursor=next_cursor)
 
 
+def _snapshot_public(row: TicketSnapshot) -> SnapshotPublic:
+    return SnapshotPublic(
+        id=row.ticket_id,
+        priority=row.priority,
+        customer_tier=row.customer_tier,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status=row.status,
+        first_response_at=row.first_response_at,
+        received_at=row.received_at,
+    )
+
+
+@router.get(
+    "/tickets/{ticket_id:path}/history",
+    response_model=HistoryPage,
+    summary="Every stored snapshot of one ticket, oldest first, page by page",
+    responses={404: {"model": ErrorBody}},
+)
+def get_history(
+    ticket_id: str,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> HistoryPage:
+    """The ticket's whole history, oldest first."""
+    if queries.get_ticket(session, ticket_id) is None:
+        raise NotFound(f"no ticket {ticket_id!r}")
+    rows, next_cursor = queries.history_page(session, ticket_id, limit=limit, cursor=cursor)
+    return HistoryPage(items=[_snapshot_public(row) for row in rows], next_cursor=next_cursor)
+
+
 @router.get(
     "/tickets/{ticket_id:path}",
     response_model=TicketDetail,
-    summary="One ticket with its clocks, history and events",
+    summary="One ticket with its clocks, recent history and events",
     responses={404: {"model": ErrorBody}},
 )
 def get_ticket(ticket_id: str, session: SessionDep) -> TicketDetail:
-    """The current snapshot, live clocks, every snapshot received (oldest first) and every event."""
+    """The current snapshot, live clocks, the newest 1,000 snapshots (oldest first) and every event.
+
+    `history_total` says how many snapshots are stored; GET /tickets/{id}/history pages through all.
+    """
     now = clock.utc_now()
     ticket = queries.get_ticket(session, ticket_id)
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id!r}")
-    history = [
-        SnapshotPublic(
-            id=row.ticket_id,
-            priority=row.priority,
-            customer_tier=row.customer_tier,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            status=row.status,
-            first_response_at=row.first_response_at,
-            received_at=row.received_at,
-        )
-        for row in queries.history(session, ticket_id)
-    ]
+    history = [_snapshot_public(row) for row in queries.newest_history(session, ticket_id, limit=DETAIL_HISTORY)]
     recorded = [
         EventPublic.model_validate(event, from_attributes=True) for event in events.events_of(session, ticket_id)
     ]
+    total = len(history) if len(history) < DETAIL_HISTORY else queries.history_total(session, ticket_id)
     return TicketDetail(
-        ticket=_ticket_public(ticket, now), clocks=state.clock_views(ticket, now), history=history, events=recorded
+        ticket=_ticket_public(ticket, now),
+        clocks=state.clock_views(ticket, now),
+        history=history,
+        history_total=total,
+        events=recorded,
     )

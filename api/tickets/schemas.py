@@ -141,9 +141,17 @@ class TicketPage(BaseModel):
 
 
 class TicketDetail(BaseModel):
-    """A ticket, its clocks, its whole history and its events."""
+    """A ticket, its clocks, its newest 1,000 snapshots (oldest first) and its events."""
 
     ticket: TicketPublic
     clocks: dict[Literal["response", "resolution"], ClockPublic]
     history: list[SnapshotPublic]
+    history_total: int
     events: list[EventPublic]
+
+
+class HistoryPage(BaseModel):
+    """One page of a ticket's snapshots, oldest first."""
+
+    items: list[SnapshotPublic]
+    next_cursor: str | None

@@ -24,6 +24,13 @@ CLAIM = f"""
     RETURNING id, next_check_at
 """
 
+# Run after CLAIM, once every lock is held: the stored row of each ticket that existed, from which an
+# in-order snapshot moves the clocks on without reading the ticket's history.
+READ_STORED = f"""
+    SELECT id, updated_at, created_at, priority, customer_tier, config_version, {", ".join(CLOCK_COLUMNS)}
+    FROM tickets WHERE id = ANY(%(ids)s)
+"""
+
 WRITE_HISTORY = f"""
     INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
                                   first_response_at, received_at)
