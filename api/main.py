@@ -115,6 +115,21 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     return lifespan
 
 
+# What any route may answer besides its own responses: refusals at the edge and outages.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": errors.ErrorBody, "description": description}
+    for status, description in {
+        400: "the request cannot be read",
+        404: "no such resource",
+        413: "the body is over the size limit",
+        415: "the body is not JSON (or YAML where a route takes YAML), or not plain or gzipped",
+        422: "a parameter or the body breaks the contract; every problem is listed with its location",
+        500: "an unexpected failure, answered with the request id that its log line carries",
+        503: "the database is out of reach, or too many large bodies arrived at once",
+    }.items()
+}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (the environment's by default)."""
     settings = settings or get_settings()
@@ -123,14 +138,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="SLA clocks, alerts and breaches of customer-support tickets",
         lifespan=_lifespan(settings),
+        responses=COMMON_RESPONSES,
     )
     errors.install(app)
-    app.include_router(tickets_router.router)
-    app.include_router(sla_router.router)
-    app.include_router(config_router.router)
-    app.include_router(notifications_router.router)
-    app.include_router(streams_router.router)
-    app.include_router(health.router)
+    routers = [
+        tickets_router.router,
+        sla_router.router,
+        config_router.router,
+        notifications_router.router,
+        streams_router.router,
+        health.router,
+    ]
+    for router in routers:
+        app.include_router(router)
+    # Every route of the app, for the answers that must name the methods a path takes.
+    app.state.routes = [route for router in routers for route in router.routes]
     app.add_middleware(
         RequestEdge,
         max_body_bytes=settings.sla_max_body_bytes,
@@ -141,17 +163,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi_with_batch_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The generated schema, plus the snapshot model that POST /tickets reads from the raw body."""
+    """The generated schema, plus the snapshot model POST /tickets reads from the raw body.
+
+    Priorities and tiers are those of the config in force, so the schema names exactly the values
+    the API accepts; it is made again when a reload brings another config.
+    """
+    made_for: list[int] = []
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
+        store: ConfigStore | None = getattr(app.state, "config_store", None)
+        version = store.active.version if store is not None else 0
+        if app.openapi_schema is None or made_for != [version]:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["SnapshotIn"] = SnapshotIn.model_json_schema(ref_template="#/components/schemas/{model}")
-            app.openapi_schema = schema
+            if store is not None:
+                _name_segments(schema, store.active.config.priorities, store.active.config.tiers)
+            app.openapi_schema, made_for[:] = schema, [version]
         return app.openapi_schema
 
     return openapi
+
+
+def _name_segments(schema: dict[str, Any], priorities: list[str], tiers: list[str]) -> None:
+    """Name the config's priorities and tiers as the enums of the fields and parameters that take them."""
+    enums = {"priority": priorities, "customer_tier": tiers}
+    snapshot = schema["components"]["schemas"]["SnapshotIn"]["properties"]
+    for name, values in enums.items():
+        snapshot[name]["enum"] = values
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in enums:
+                    items = parameter["schema"].get("anyOf", [parameter["schema"]])[0].get("items")
+                    if items is not None:
+                        items["enum"] = enums[parameter["name"]]
 
 
 app = create_app()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.kit import database
 from api.models import Ticket, TicketSnapshot
-from api.sla import passes
+from api.sla import checks, passes
 from api.sla_config.notifications import Destination
 from api.sla_config.store import ActiveConfig, ConfigStore
 from api.tickets import service as tickets_service
@@ -215,24 +215,33 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
     ]
 
 
-LOAD_TICKETS = """
+_LOADED = checks.prefixed("s")
+LOAD_TICKETS = f"""
     INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, received_at, config_version,
                          response_phase, response_elapsed_us, response_running_since, response_target_us,
                          response_alert_at, response_due_at,
                          resolution_phase, resolution_elapsed_us, resolution_running_since, resolution_target_us,
-                         resolution_alert_at, resolution_due_at)
-    SELECT 'B-' || g,
-           (ARRAY['low', 'high'])[1 + g %% 2], (ARRAY['silver', 'gold'])[1 + (g / 2) %% 2], 'open',
-           %(now)s - interval '10 minutes', %(now)s - interval '10 minutes', %(now)s, %(version)s,
-           'running', 0, %(now)s - interval '10 minutes', 900000000,
-           CASE WHEN g <= %(due)s
-                THEN %(now)s + (%(due_from)s + %(spread)s * g / greatest(%(due)s, 1)) * interval '1 second'
-                ELSE %(now)s + interval '1 day' + (g || ' seconds')::interval END,
-           %(now)s + interval '2 days' + (g || ' seconds')::interval,
-           'running', 0, %(now)s - interval '10 minutes', 10800000000,
-           %(now)s + interval '3 days' + (g || ' seconds')::interval,
-           %(now)s + interval '4 days' + (g || ' seconds')::interval
-    FROM generate_series(1, %(count)s) AS g
+                         resolution_alert_at, resolution_due_at, sla_state, breached_clocks, next_check_at)
+    SELECT s.*, {checks.state_sql(_LOADED, "%(now)s")}, {checks.breached_clocks_sql(_LOADED, "%(now)s")},
+           {checks.next_check_sql(_LOADED, "0", "%(now)s")}
+    FROM (
+        SELECT 'B-' || g AS id,
+               (ARRAY['low', 'high'])[1 + g %% 2] AS priority,
+               (ARRAY['silver', 'gold'])[1 + (g / 2) %% 2] AS customer_tier,
+               'open' AS status, %(now)s - interval '10 minutes' AS created_at,
+               %(now)s - interval '10 minutes' AS updated_at, %(now)s AS received_at, %(version)s AS config_version,
+               'running' AS response_phase, 0 AS response_elapsed_us,
+               %(now)s - interval '10 minutes' AS response_running_since, 900000000 AS response_target_us,
+               CASE WHEN g <= %(due)s
+                    THEN %(now)s + (%(due_from)s + %(spread)s * g / greatest(%(due)s, 1)) * interval '1 second'
+                    ELSE %(now)s + interval '1 day' + (g || ' seconds')::interval END AS response_alert_at,
+               %(now)s + interval '2 days' + (g || ' seconds')::interval AS response_due_at,
+               'running' AS resolution_phase, 0 AS resolution_elapsed_us,
+               %(now)s - interval '10 minutes' AS resolution_running_since, 10800000000 AS resolution_target_us,
+               %(now)s + interval '3 days' + (g || ' seconds')::interval AS resolution_alert_at,
+               %(now)s + interval '4 days' + (g || ' seconds')::interval AS resolution_due_at
+        FROM generate_series(1, %(count)s) AS g
+    ) AS s
 """
 
 
@@ -346,7 +355,9 @@ def _rearm(url: str) -> None:
     """Forget the events recorded, so that the same tickets fall due again."""
     with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
         connection.execute("TRUNCATE notification_deliveries, sla_events")
-        connection.execute("UPDATE tickets SET events_recorded = 0 WHERE events_recorded <> 0")
+        connection.execute(
+            "UPDATE tickets SET events_recorded = 0, next_check_at = response_alert_at WHERE events_recorded <> 0"
+        )
 
 
 def _with_destinations(active: ActiveConfig, count: int) -> ActiveConfig:
@@ -536,6 +547,7 @@ def alert_latency(open_count: int, due_count: int, over_seconds: float) -> list[
     with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
         connection.execute(
             "UPDATE tickets SET response_alert_at = now() + (8 + %(spread)s * substr(id, 3)::int / %(due)s)"
+            " * interval '1 second', next_check_at = now() + (8 + %(spread)s * substr(id, 3)::int / %(due)s)"
             " * interval '1 second' WHERE id = ANY(%(ids)s)",
             {"spread": over_seconds, "due": due_count, "ids": [f"B-{n}" for n in range(1, due_count + 1)]},
         )

@@ -57,12 +57,22 @@ def sample_snapshots(now: datetime, targets: dict[str, dict[str, dict[str, int]]
     return snapshots
 
 
-def load() -> dict[str, Any]:
-    """Send the sample tickets to the API; returns its answer."""
+def load() -> dict[str, Any] | None:
+    """Send the sample tickets the API does not have yet; returns its answer, or None if it had them all.
+
+    A second run never rewrites a ticket the first one loaded: the demo's clocks keep running from
+    when they were first loaded, as a real desk's would.
+    """
     targets = api_client.config()["config"]["targets"]
-    return api_client.send_snapshots(sample_snapshots(datetime.now(UTC), targets))
+    snapshots = sample_snapshots(datetime.now(UTC), targets)
+    known = {ticket_id for ticket_id in {s["id"] for s in snapshots} if api_client.ticket(ticket_id) is not None}
+    missing = [snapshot for snapshot in snapshots if snapshot["id"] not in known]
+    return api_client.send_snapshots(missing) if missing else None
 
 
 if __name__ == "__main__":
     result = load()
-    print(f"demo data: {result['created']} tickets created, {result['updated']} updates")
+    if result is None:
+        print("demo data: already loaded, left as it is")
+    else:
+        print(f"demo data: {result['created']} tickets created, {result['updated']} updates")

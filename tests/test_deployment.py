@@ -239,16 +239,24 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
         assert summary["by_state"]["ok"] > 0
         assert summary["by_state"]["at_risk"] > 0
         assert summary["by_state"]["breached"] > 0
-        statuses = {
-            t["status"] for t in requests.get(f"{api}/tickets", params={"limit": 500}, timeout=5).json()["items"]
-        }
-        assert {"open", "in_progress", "pending", "resolved"} <= statuses
+        loaded = _tickets(api)
+        assert {"open", "in_progress", "pending", "resolved"} <= {ticket["status"] for ticket in loaded.values()}
     finally:
         _stop_and_check(first, data_dir)
 
-    second = _stack(data_dir, api_port, dashboard_port)
+    second = _stack(data_dir, api_port, dashboard_port, "--demo")
     try:
-        wait_until_up(f"{api}/readyz", second, timeout=120)
+        wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", second, timeout=120)
+        time.sleep(5)  # the demo loads once the dashboard answers
         assert requests.get(f"{api}/dashboard/summary", timeout=5).json()["total_tickets"] == summary["total_tickets"]
+        again = _tickets(api)
+        assert {key: (t["created_at"], t["updated_at"]) for key, t in again.items()} == {
+            key: (t["created_at"], t["updated_at"]) for key, t in loaded.items()
+        }
     finally:
         _stop_and_check(second, data_dir)
+
+
+def _tickets(api: str) -> dict[str, dict[str, Any]]:
+    items = requests.get(f"{api}/tickets", params={"limit": 500}, timeout=5).json()["items"]
+    return {ticket["id"]: ticket for ticket in items}

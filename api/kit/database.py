@@ -73,7 +73,9 @@ def create_database(server_url: str, name: str, *, replace: bool = False) -> str
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-# While the database is away, a request waits at most this long for a connection before its 503.
+# While the database is away, a request waits at most this long for a pooled connection before its
+# 503; a connection attempt to a host that does not answer at all gives up after libpq's minimum.
+POOL_WAIT_SECONDS = 1.5
 CONNECT_TIMEOUT_SECONDS = 2
 
 # psycopg's pools retry a lost database with a backoff that doubles from one second, so that after a
@@ -92,7 +94,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # No pre-ping: it costs a round trip per request. A connection found dead is invalidated
         # with the whole pool, and that one request answers 503.
         pool_recycle=1800,
-        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        pool_timeout=POOL_WAIT_SECONDS,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
@@ -108,7 +110,7 @@ def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[Async
         min_size=min(2, max_size),
         max_size=max_size,
         open=False,
-        timeout=CONNECT_TIMEOUT_SECONDS,
+        timeout=POOL_WAIT_SECONDS,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 

@@ -22,6 +22,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.kit.steps import is_retryable
 
@@ -86,6 +87,16 @@ def _unavailable(cause: BaseException | None) -> JSONResponse:
     return error_response(503, "service_unavailable", "the database cannot be reached; retry later")
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "routes", ()):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the one JSON shape."""
 
@@ -102,10 +113,12 @@ def install(app: FastAPI) -> None:
         return error_response(422, "validation_error", detail)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code = ERROR_CODES.get(exc.status_code) or re.sub(r"\W+", "_", HTTPStatus(exc.status_code).phrase.lower())
         response = error_response(exc.status_code, code, str(exc.detail))
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["allow"] = ", ".join(_allowed_methods(request))
         return response
 
     @app.exception_handler(Exception)
