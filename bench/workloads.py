@@ -251,7 +251,7 @@ def _load_open_tickets(
     """`count` open tickets; the response alerts of the first `due` fall due from `due_from` s over `spread` s."""
     _, active = _store(url)
     with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
-        connection.execute("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets")
+        connection.execute("TRUNCATE notification_deliveries, sla_events, event_counts, ticket_snapshots, tickets")
         connection.execute(
             LOAD_TICKETS,
             {
@@ -354,7 +354,7 @@ def evaluator_pass(open_count: int, due_count: int) -> list[Row]:
 def _rearm(url: str) -> None:
     """Forget the events recorded, so that the same tickets fall due again."""
     with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
-        connection.execute("TRUNCATE notification_deliveries, sla_events")
+        connection.execute("TRUNCATE notification_deliveries, sla_events, event_counts")
         connection.execute(
             "UPDATE tickets SET events_recorded = 0, next_check_at = response_alert_at WHERE events_recorded <> 0"
         )

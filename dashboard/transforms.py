@@ -135,12 +135,12 @@ def timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**entry, "at": short_time(entry["at"])} for entry in entries]
 
 
-def hourly_chart_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Alerts and breaches per hour of the last 24 hours, long form for a chart."""
+def event_chart_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Alerts and breaches per bucket of the summary's window, by when they fell due, long form for a chart."""
     rows = []
-    for hour in summary["events_by_hour"]:
-        rows.append({"hour": hour["hour"], "kind": "alert", "events": hour["alerts"]})
-        rows.append({"hour": hour["hour"], "kind": "breach", "events": hour["breaches"]})
+    for bucket in summary["events_by_due"]:
+        rows.append({"start": bucket["start"], "kind": "alert", "events": bucket["alerts"]})
+        rows.append({"start": bucket["start"], "kind": "breach", "events": bucket["breaches"]})
     return rows
 
 

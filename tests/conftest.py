@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "sla_test"
 SEED_CONFIG = (ROOT / "sla_config.yaml").read_text()
 TABLES = (
-    "notification_deliveries, notification_destinations, sla_events, ticket_snapshots, tickets, sla_config_versions"
+    "notification_deliveries, notification_destinations, sla_events, event_counts, ticket_snapshots, tickets, "
+    "sla_config_versions"
 )
 
 

@@ -45,8 +45,8 @@ SNAPSHOT_RECORD = (
     "id text, updated_at timestamptz, priority text, customer_tier text, created_at timestamptz, "
     "status text, first_response_at timestamptz"
 )
-CLOCK_PARTS: Final = ("phase", "elapsed_us", "running_since", "target_us", "alert_at", "due_at")
-_CLOCK_PART_TYPES: Final = ("text", "bigint", "timestamptz", "bigint", "timestamptz", "timestamptz")
+CLOCK_PARTS: Final = ("phase", "elapsed_us", "running_since", "target_us", "alert_at", "due_at", "stopped_at")
+_CLOCK_PART_TYPES: Final = ("text", "bigint", "timestamptz", "bigint", "timestamptz", "timestamptz", "timestamptz")
 CLOCK_COLUMNS: Final = [f"{clock}_{part}" for clock in CLOCKS for part in CLOCK_PARTS]
 CLOCK_RECORD = ", ".join(
     f"{clock}_{part} {kind}" for clock in CLOCKS for part, kind in zip(CLOCK_PARTS, _CLOCK_PART_TYPES, strict=True)
@@ -75,6 +75,7 @@ class Ticket(Base):
     response_target_us: Mapped[int] = mapped_column(BigInteger)
     response_alert_at: Mapped[datetime | None] = mapped_column(TZ)
     response_due_at: Mapped[datetime | None] = mapped_column(TZ)
+    response_stopped_at: Mapped[datetime | None] = mapped_column(TZ)
 
     resolution_phase: Mapped[str] = mapped_column(Text)
     resolution_elapsed_us: Mapped[int] = mapped_column(BigInteger)
@@ -82,6 +83,7 @@ class Ticket(Base):
     resolution_target_us: Mapped[int] = mapped_column(BigInteger)
     resolution_alert_at: Mapped[datetime | None] = mapped_column(TZ)
     resolution_due_at: Mapped[datetime | None] = mapped_column(TZ)
+    resolution_stopped_at: Mapped[datetime | None] = mapped_column(TZ)
 
     events_recorded: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     # Derived from the deadlines at the instant of the last write or evaluation (see api/sla/checks.py).

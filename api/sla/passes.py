@@ -58,7 +58,14 @@ RECORD_DUE = text(f"""
         FROM candidates
         ORDER BY due_at, id, clock, kind
         ON CONFLICT ON CONSTRAINT uq_sla_events_ticket_clock_kind DO NOTHING
-        RETURNING id, clock, kind, priority, customer_tier
+        RETURNING id, clock, kind, priority, customer_tier, due_at
+    ), counted AS (
+        INSERT INTO event_counts (hour, priority, customer_tier, clock, kind, events)
+        SELECT date_bin('1 hour', due_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'), priority, customer_tier, clock, kind,
+               count(*)
+        FROM inserted
+        GROUP BY 1, 2, 3, 4, 5
+        RETURNING 1
     ), queued AS (
         INSERT INTO notification_deliveries (event_id, destination, next_attempt_at, created_at)
         SELECT i.id, d.name, :now, :now
@@ -91,7 +98,8 @@ RECORD_DUE = text(f"""
            (SELECT count(*) FROM inserted) AS recorded,
            (SELECT count(*) FROM queued) AS queued,
            (SELECT count(*) FROM marked) AS marked,
-           (SELECT count(*) FROM announced) AS announced
+           (SELECT count(*) FROM announced) AS announced,
+           (SELECT count(*) FROM counted) AS counted
 """)
 
 LOCK_EVENT_LOG = text("SELECT pg_advisory_xact_lock(:key)")

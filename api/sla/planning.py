@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from api.kit.statuses import STATUS_RANK
-from api.sla import policy
+from api.sla import business_time, policy
+from api.sla.business_time import Timeline
 from api.sla_config.schema import ClockTarget, SlaConfig
 
 
@@ -60,25 +61,44 @@ def rank(snapshot: SnapshotFields) -> tuple[int, str, str, str, str]:
     )
 
 
-def plan_clocks(current: SnapshotFields, history: Iterable[SnapshotFields], config: SlaConfig) -> dict[str, Any]:
-    """The clock columns of a ticket row: phase, elapsed, running start, target and deadlines."""
-    changes = [policy.StatusChange(s.updated_at, s.status, s.first_response_at) for s in history]
-    progress = {
-        "response": policy.response_progress(current.created_at, changes),
-        "resolution": policy.resolution_progress(current.created_at, changes, config.pause_statuses),
+def timeline_of(config: SlaConfig, priority: str, tier: str) -> Timeline:
+    """The timeline of the calendar a priority x tier counts in."""
+    return business_time.timeline_for(config.calendar_of(priority, tier))
+
+
+def _columns(clock: str, progress: policy.ClockProgress, target: ClockTarget, timeline: Timeline) -> dict[str, Any]:
+    due = policy.deadlines(progress, target, timeline)
+    return {
+        f"{clock}_phase": progress.phase,
+        f"{clock}_elapsed_us": progress.elapsed_us(timeline),
+        f"{clock}_running_since": progress.running_since,
+        f"{clock}_target_us": target.target_us,
+        f"{clock}_alert_at": due.alert_at,
+        f"{clock}_due_at": due.due_at,
+        f"{clock}_stopped_at": progress.stopped_at,
     }
-    columns: dict[str, Any] = {}
+
+
+def plan_clocks(current: SnapshotFields, history: Iterable[SnapshotFields], config: SlaConfig) -> dict[str, Any]:
+    """The clock columns of a ticket row: phase, elapsed, running start, target, deadlines and stop."""
+    changes = [policy.StatusChange(s.updated_at, s.status, s.first_response_at) for s in history]
+    timeline = timeline_of(config, current.priority, current.customer_tier)
     targets = config.clock_targets
-    for clock, clock_progress in progress.items():
-        target = targets[(current.priority, current.customer_tier, clock)]
-        due = policy.deadlines(clock_progress, target)
-        columns[f"{clock}_phase"] = clock_progress.phase
-        columns[f"{clock}_elapsed_us"] = clock_progress.elapsed_us
-        columns[f"{clock}_running_since"] = clock_progress.running_since
-        columns[f"{clock}_target_us"] = target.target_us
-        columns[f"{clock}_alert_at"] = due.alert_at
-        columns[f"{clock}_due_at"] = due.due_at
-    return columns
+    segment = (current.priority, current.customer_tier)
+    return {
+        **_columns(
+            "response",
+            policy.response_progress(current.created_at, changes),
+            targets[(*segment, "response")],
+            timeline,
+        ),
+        **_columns(
+            "resolution",
+            policy.resolution_progress(current.created_at, changes, config.pause_statuses),
+            targets[(*segment, "resolution")],
+            timeline,
+        ),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +110,7 @@ class StoredClock:
     running_since: datetime | None
     alert_at: datetime | None
     due_at: datetime | None
+    stopped_at: datetime | None
 
 
 def _advance_response(
@@ -100,24 +121,30 @@ def _advance_response(
     # the stored stop is the earliest the stored snapshots gave, so the new snapshots can only move it earlier.
     stops = [s.first_response_at for s in later if s.first_response_at is not None]
     stops += [s.updated_at for s in later if s.status != "open"]
-    if stored.phase == "stopped":
-        stops.append(created_at + stored.elapsed_us * policy.MICROSECOND)
+    if stored.phase == "stopped" and stored.stopped_at is not None:
+        stops.append(stored.stopped_at)
     if not stops:
         return policy.ClockProgress(phase="running", closed_segments=(), running_since=created_at)
     stop = max(min(stops), created_at)
-    return policy.ClockProgress(phase="stopped", closed_segments=((created_at, stop),), running_since=None)
+    return policy.ClockProgress(
+        phase="stopped", closed_segments=((created_at, stop),), running_since=None, stopped_at=stop
+    )
 
 
 def _advance_resolution(
-    stored: StoredClock, later: Sequence[SnapshotFields], pause_statuses: frozenset[str], target: ClockTarget
+    stored: StoredClock,
+    later: Sequence[SnapshotFields],
+    pause_statuses: frozenset[str],
+    target: ClockTarget,
+    timeline: Timeline,
 ) -> dict[str, Any]:
     """The resolution clock's columns after snapshots newer than every stored one, from its summary alone.
 
-    A threshold the stored running time already passed was crossed in a segment the summary no
+    A threshold the stored counted time already passed was crossed in a segment the summary no
     longer holds: its stored instant stands. Others are crossed in the segments these snapshots
     close, or projected from the segment still running.
     """
-    phase, elapsed, running_since = stored.phase, stored.elapsed_us, stored.running_since
+    phase, elapsed, running_since, stopped_at = stored.phase, stored.elapsed_us, stored.running_since, stored.stopped_at
     crossed: dict[int, datetime | None] = {
         threshold: kept if threshold <= elapsed else None
         for threshold, kept in ((target.alert_us, stored.alert_at), (target.target_us, stored.due_at))
@@ -125,18 +152,22 @@ def _advance_resolution(
     for snapshot in later:
         next_phase = policy.phase_of(snapshot.status, pause_statuses)
         if running_since is not None and next_phase != "running":
-            length = (snapshot.updated_at - running_since) // policy.MICROSECOND
+            length = timeline.elapsed(running_since, snapshot.updated_at)
             for threshold in crossed:
                 if elapsed < threshold <= elapsed + length:
-                    crossed[threshold] = running_since + (threshold - elapsed) * policy.MICROSECOND
+                    crossed[threshold] = timeline.advance(running_since, threshold - elapsed)
             elapsed += length
             running_since = None
         elif running_since is None and next_phase == "running":
             running_since = snapshot.updated_at
+        if next_phase == "stopped" and phase != "stopped":
+            stopped_at = snapshot.updated_at
+        elif next_phase != "stopped":
+            stopped_at = None
         phase = next_phase
     for threshold in crossed:
         if running_since is not None and threshold > elapsed:
-            crossed[threshold] = running_since + (threshold - elapsed) * policy.MICROSECOND
+            crossed[threshold] = timeline.advance(running_since, threshold - elapsed)
     return {
         "resolution_phase": phase,
         "resolution_elapsed_us": elapsed,
@@ -144,6 +175,7 @@ def _advance_resolution(
         "resolution_target_us": target.target_us,
         "resolution_alert_at": crossed[target.alert_us],
         "resolution_due_at": crossed[target.target_us],
+        "resolution_stopped_at": stopped_at,
     }
 
 
@@ -156,25 +188,17 @@ def advance_clocks(
 ) -> dict[str, Any]:
     """The clock columns of a ticket after snapshots newer than all it stored, without its history.
 
-    Exact as a replay when the stored row counted under the same targets and the ticket keeps its
+    Exact as a replay when the stored row counted under the same rules and the ticket keeps its
     creation instant, priority and tier; the caller replays the history otherwise.
     """
     ordered = sorted(later, key=lambda snapshot: snapshot.updated_at)
     targets = config.clock_targets
-    response_target = targets[(current.priority, current.customer_tier, "response")]
+    timeline = timeline_of(config, current.priority, current.customer_tier)
+    segment = (current.priority, current.customer_tier)
     response = _advance_response(stored["response"], created_at, ordered)
-    due = policy.deadlines(response, response_target)
     return {
-        "response_phase": response.phase,
-        "response_elapsed_us": response.elapsed_us,
-        "response_running_since": response.running_since,
-        "response_target_us": response_target.target_us,
-        "response_alert_at": due.alert_at,
-        "response_due_at": due.due_at,
+        **_columns("response", response, targets[(*segment, "response")], timeline),
         **_advance_resolution(
-            stored["resolution"],
-            ordered,
-            config.pause_statuses,
-            targets[(current.priority, current.customer_tier, "resolution")],
+            stored["resolution"], ordered, config.pause_statuses, targets[(*segment, "resolution")], timeline
         ),
     }

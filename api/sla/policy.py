@@ -1,7 +1,10 @@
-"""Pure SLA clock arithmetic: from a ticket's status history and a target to deadlines and states.
+"""Pure SLA clock arithmetic: from a ticket's status history, a target and a calendar to deadlines and states.
 
-Nothing here reads the time or the database; callers pass `now`. All durations are integer
-microseconds so that the Python and SQL paths agree to the last digit.
+Nothing here reads the time or the database; callers pass `now`. A clock runs by the ticket's
+statuses and counts only while its calendar is open: its running intervals are real instants,
+its elapsed time is business time on the calendar's timeline (`api/sla/business_time.py`), and
+its deadlines are the real instants at which the counted time reaches each threshold. All
+durations are integer microseconds so that the Python and SQL paths agree to the last digit.
 """
 
 from collections.abc import Iterable, Sequence
@@ -10,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from api.kit.statuses import STOPPED_STATUSES
+from api.sla.business_time import Timeline
 from api.sla_config.schema import ClockName, ClockTarget
 
 MICROSECOND: Final = timedelta(microseconds=1)
@@ -36,11 +40,12 @@ class ClockProgress:
     phase: Phase
     closed_segments: tuple[tuple[datetime, datetime], ...]
     running_since: datetime | None
+    # When the clock last stopped (resolved, closed, or answered): None while it runs or pauses.
+    stopped_at: datetime | None = None
 
-    @property
-    def elapsed_us(self) -> int:
-        """Running time accumulated in the closed intervals."""
-        return sum((end - start) // MICROSECOND for start, end in self.closed_segments)
+    def elapsed_us(self, timeline: Timeline) -> int:
+        """Business time counted in the closed intervals."""
+        return sum(timeline.elapsed(start, end) for start, end in self.closed_segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,9 @@ def response_progress(created_at: datetime, changes: Sequence[StatusChange]) -> 
     if not stops:
         return ClockProgress(phase="running", closed_segments=(), running_since=created_at)
     stopped_at = max(min(stops), created_at)
-    return ClockProgress(phase="stopped", closed_segments=((created_at, stopped_at),), running_since=None)
+    return ClockProgress(
+        phase="stopped", closed_segments=((created_at, stopped_at),), running_since=None, stopped_at=stopped_at
+    )
 
 
 def phase_of(status: str, pause_statuses: frozenset[str]) -> Phase:
@@ -83,6 +90,7 @@ def resolution_progress(
     closed: list[tuple[datetime, datetime]] = []
     running_since: datetime | None = created_at
     phase: Phase = "running"
+    stopped_at: datetime | None = None
     for change in _ordered(changes):
         at = max(change.at, created_at)
         next_phase = phase_of(change.status, pause_statuses)
@@ -91,35 +99,41 @@ def resolution_progress(
             running_since = None
         elif running_since is None and next_phase == "running":
             running_since = at
+        if next_phase == "stopped" and phase != "stopped":
+            stopped_at = at
+        elif next_phase != "stopped":
+            stopped_at = None
         phase = next_phase
-    return ClockProgress(phase=phase, closed_segments=tuple(closed), running_since=running_since)
+    return ClockProgress(phase=phase, closed_segments=tuple(closed), running_since=running_since, stopped_at=stopped_at)
 
 
-def crossing(progress: ClockProgress, elapsed_us: int) -> datetime | None:
-    """The instant at which the clock's running time reached `elapsed_us`, or will if it runs on."""
+def crossing(progress: ClockProgress, elapsed_us: int, timeline: Timeline) -> datetime | None:
+    """The instant at which the clock's counted time reached `elapsed_us`, or will if it runs on."""
     accumulated = 0
     for start, end in progress.closed_segments:
-        length = (end - start) // MICROSECOND
+        length = timeline.elapsed(start, end)
         if accumulated + length >= elapsed_us:
-            return start + (elapsed_us - accumulated) * MICROSECOND
+            return timeline.advance(start, elapsed_us - accumulated)
         accumulated += length
     if progress.running_since is None:
         return None
-    return progress.running_since + (elapsed_us - accumulated) * MICROSECOND
+    return timeline.advance(progress.running_since, elapsed_us - accumulated)
 
 
-def deadlines(progress: ClockProgress, target: ClockTarget) -> Deadlines:
-    """The alert and breach instants of a clock under a target."""
+def deadlines(progress: ClockProgress, target: ClockTarget, timeline: Timeline) -> Deadlines:
+    """The alert and breach instants of a clock under a target, counted on a calendar's timeline."""
     return Deadlines(
-        alert_at=crossing(progress, target.alert_us),
-        due_at=crossing(progress, target.target_us),
+        alert_at=crossing(progress, target.alert_us, timeline),
+        due_at=crossing(progress, target.target_us, timeline),
     )
 
 
-def elapsed_at(*, phase: Phase, elapsed_us: int, running_since: datetime | None, now: datetime) -> int:
-    """Running time of a clock at `now`, from its stored summary."""
+def elapsed_at(
+    *, phase: Phase, elapsed_us: int, running_since: datetime | None, now: datetime, timeline: Timeline
+) -> int:
+    """Counted time of a clock at `now`, from its stored summary."""
     if phase == "running" and running_since is not None and now > running_since:
-        return elapsed_us + (now - running_since) // MICROSECOND
+        return elapsed_us + timeline.elapsed(running_since, now)
     return elapsed_us
 
 

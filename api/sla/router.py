@@ -49,7 +49,10 @@ def list_alerts(
 
 
 @router.get("/dashboard/summary", response_model=DashboardSummary, summary="Figures of the dashboard")
-def dashboard_summary(session: SessionDep) -> DashboardSummary:
-    """Open tickets by SLA state and by priority x tier, events of the last 24 h, compliance per clock."""
+def dashboard_summary(
+    session: SessionDep,
+    window: Annotated[summary.Window, Query(description="24h (hourly buckets), 7d or 30d (daily)")] = "24h",
+) -> DashboardSummary:
+    """Open tickets by SLA state and segment, events by the instant they fell due, compliance overall and by day."""
     now: datetime = clock.utc_now()
-    return summary.summary(session, now=now)
+    return summary.summary(session, now=now, window=window)

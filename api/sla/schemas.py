@@ -1,6 +1,6 @@
 """Response models of clocks, events and the summary."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -15,6 +15,9 @@ class ClockPublic(BaseModel):
     due_at: datetime | None
     alert_at: datetime | None
     state: Literal["running", "paused", "met", "breached"]
+    calendar: str
+    counting: bool
+    counts_again_at: datetime | None = None
 
 
 class EventPublic(BaseModel):
@@ -53,6 +56,7 @@ class SegmentSummary(BaseModel):
     priority: str
     customer_tier: str
     open: int
+    ok: int
     at_risk: int
     breached: int
     response_compliance: float | None
@@ -60,29 +64,40 @@ class SegmentSummary(BaseModel):
 
 
 class ClockCompliance(BaseModel):
-    """Met / (met + breached) of one clock, over every ticket whose clock finished or breached."""
+    """Met / (met + breached) of one clock; None when no clock of it was decided."""
 
     met: int
     breached: int
     compliance: float | None
 
 
-class HourlyEvents(BaseModel):
-    """Events recorded in one hour."""
+class BucketEvents(BaseModel):
+    """Events that fell due in one hour or day (UTC), starting at `start`."""
 
-    hour: datetime
+    start: datetime
     alerts: int
     breaches: int
 
 
+class DailyCompliance(BaseModel):
+    """Compliance of the clocks decided on one UTC day: met that day, or due that day and breached."""
+
+    day: date
+    response: ClockCompliance
+    resolution: ClockCompliance
+
+
 class DashboardSummary(BaseModel):
-    """The figures of the dashboard's overview."""
+    """The figures of the dashboard's overview at `generated_at`, over a window of 24 hours, 7 or 30 days."""
 
     generated_at: datetime
+    window: Literal["24h", "7d", "30d"]
+    bucket: Literal["hour", "day"]
     total_tickets: int
     open_tickets: int
     by_state: StateCounts
     by_priority_tier: list[SegmentSummary]
-    events_last_24h: dict[Literal["alert", "breach"], int]
-    events_by_hour: list[HourlyEvents]
+    events: dict[Literal["alert", "breach"], int]
+    events_by_due: list[BucketEvents]
     compliance: dict[Literal["response", "resolution"], ClockCompliance]
+    compliance_by_day: list[DailyCompliance]

@@ -9,9 +9,11 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, or_
 
 from api.models import Ticket
-from api.sla import policy
+from api.sla import business_time, policy
+from api.sla.business_time import OutsideTimeline, Timeline
 from api.sla.schemas import ClockPublic
-from api.sla_config.schema import ClockName
+from api.sla_config.calendars import ALWAYS_OPEN_NAME, calendar_named
+from api.sla_config.schema import ClockName, SlaConfig
 
 SlaStateFilter = Literal["ok", "at_risk", "breached"]
 
@@ -33,8 +35,16 @@ def sla_state_condition(state: SlaStateFilter, now: datetime) -> ColumnElement[b
     return and_(_pending(Ticket.risk_at, now), _pending(Ticket.breach_at, now))
 
 
-def clock_view(ticket: Ticket, clock: ClockName, now: datetime) -> ClockPublic:
-    """One clock of a stored ticket at `now`."""
+def calendar_name(config: SlaConfig, ticket: Ticket) -> str:
+    """The calendar a ticket's clocks count in (a finished ticket's segment may have left the config)."""
+    pair = config.targets.get(ticket.priority, {}).get(ticket.customer_tier)
+    if pair is None:
+        return ALWAYS_OPEN_NAME
+    return pair.calendar or config.calendar
+
+
+def clock_view(ticket: Ticket, clock: ClockName, now: datetime, calendar: str, timeline: Timeline) -> ClockPublic:
+    """One clock of a stored ticket at `now`, counted on its calendar's timeline."""
     phase: policy.Phase = getattr(ticket, f"{clock}_phase")
     target_us: int = getattr(ticket, f"{clock}_target_us")
     due_at: datetime | None = getattr(ticket, f"{clock}_due_at")
@@ -43,7 +53,9 @@ def clock_view(ticket: Ticket, clock: ClockName, now: datetime) -> ClockPublic:
         elapsed_us=getattr(ticket, f"{clock}_elapsed_us"),
         running_since=getattr(ticket, f"{clock}_running_since"),
         now=now,
+        timeline=timeline,
     )
+    counting = phase == "running" and _open(timeline, now)
     return ClockPublic(
         target_seconds=target_us // 1_000_000,
         elapsed_seconds=elapsed_us / 1_000_000,
@@ -51,12 +63,31 @@ def clock_view(ticket: Ticket, clock: ClockName, now: datetime) -> ClockPublic:
         due_at=due_at,
         alert_at=getattr(ticket, f"{clock}_alert_at"),
         state=policy.clock_state(phase=phase, due_at=due_at, now=now),
+        calendar=calendar,
+        counting=counting,
+        counts_again_at=None if counting or phase != "running" else _next_opening(timeline, now),
     )
 
 
-def clock_views(ticket: Ticket, now: datetime) -> dict[ClockName, ClockPublic]:
-    """Both clocks of a stored ticket at `now`."""
-    return {clock: clock_view(ticket, clock, now) for clock in policy.CLOCKS}
+def _open(timeline: Timeline, now: datetime) -> bool:
+    try:
+        return timeline.is_open(now)
+    except OutsideTimeline:
+        return False
+
+
+def _next_opening(timeline: Timeline, now: datetime) -> datetime | None:
+    try:
+        return timeline.next_opening(now)
+    except OutsideTimeline:
+        return None
+
+
+def clock_views(ticket: Ticket, now: datetime, config: SlaConfig) -> dict[ClockName, ClockPublic]:
+    """Both clocks of a stored ticket at `now`, under the config in force."""
+    name = calendar_name(config, ticket)
+    timeline = business_time.timeline_for(calendar_named(config.calendars, name))
+    return {clock: clock_view(ticket, clock, now, name, timeline) for clock in policy.CLOCKS}
 
 
 def ticket_sla_state(ticket: Ticket, now: datetime) -> policy.SlaState:

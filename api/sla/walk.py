@@ -3,9 +3,10 @@
 The leader walks the open tickets in id order, in `WALK_LANES` id ranges at once (each on its own
 connection, so PostgreSQL can use both cores of a small machine), one statement a chunk that moves
 targets and deadlines from the stored clock summary. Only tickets whose resolution clock crossed a
-new threshold in an earlier interval, or whose config paused on other statuses, are replayed from
-their history. A walk that moved anything is followed by another, which catches tickets a process
-with an older config wrote meanwhile.
+new threshold in an earlier interval, whose config paused on other statuses, or that count in a
+business-hours calendar (before or after) are replayed from their history. A walk that moved
+anything is followed by another, which catches tickets a process with an older config wrote
+meanwhile.
 """
 
 import logging
@@ -23,6 +24,7 @@ from api.kit.statuses import OPEN_STATUS_SQL
 from api.kit.steps import is_retryable
 from api.models import SlaConfigVersion
 from api.sla import checks, replay
+from api.sla_config.calendars import ALWAYS_OPEN_NAME
 from api.sla_config.store import ActiveConfig
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,9 @@ MOVE = text(f"""
         SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS targets (
             priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
             resolution_target_us bigint, resolution_alert_us bigint)
+    ), movable AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:movable AS jsonb)) AS movable (
+            version int, priority text, customer_tier text)
     ), moved AS (
         UPDATE tickets AS t SET
             config_version = :version,
@@ -90,16 +95,19 @@ MOVE = text(f"""
             resolution_target_us = targets.resolution_target_us,
             {", ".join(f"{column} = {sql}" for column, sql in _MOVED_DEADLINES.items())},
             {checks.derived_assignments(_moved, "t.events_recorded", ":now")}
-        FROM targets
+        FROM targets JOIN movable USING (priority, customer_tier)
         WHERE t.{_IN_CHUNK} AND NOT (t.config_version = ANY(:equivalent_versions))
-          AND t.config_version = ANY(:same_timeline_versions)
+          AND t.config_version = movable.version AND t.priority = movable.priority
+          AND t.customer_tier = movable.customer_tier
           AND t.{OPEN_STATUS_SQL} AND targets.priority = t.priority AND targets.customer_tier = t.customer_tier
         RETURNING t.id, targets.resolution_alert_us <= t.resolution_elapsed_us AS needs_history
     ), other_timeline AS (
-        SELECT id FROM tickets
-        WHERE {_IN_CHUNK} AND NOT (config_version = ANY(:equivalent_versions))
-          AND NOT (config_version = ANY(:same_timeline_versions))
-          AND {OPEN_STATUS_SQL}
+        SELECT id FROM tickets AS t
+        WHERE {_IN_CHUNK} AND NOT (config_version = ANY(:equivalent_versions)) AND {OPEN_STATUS_SQL}
+          AND NOT EXISTS (
+              SELECT FROM movable
+              WHERE movable.version = t.config_version AND movable.priority = t.priority
+                AND movable.customer_tier = t.customer_tier)
     )
     SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM other_timeline) AS moved,
            ARRAY(SELECT id FROM moved WHERE needs_history UNION ALL SELECT id FROM other_timeline) AS replayed
@@ -131,11 +139,39 @@ def _targets_document(active: ActiveConfig) -> str:
     return orjson.dumps(rows).decode()
 
 
-def _same_timeline_versions(session: Session, active: ActiveConfig) -> list[int]:
-    """Versions whose pause statuses match the active one: their stored clock progress still holds."""
+def _always_open(document: dict[str, Any], priority: str, tier: str) -> bool:
+    """Whether a stored config counted a priority x tier around the clock."""
+    pair = document.get("targets", {}).get(priority, {}).get(tier)
+    return (
+        pair is not None and (pair.get("calendar") or document.get("calendar") or ALWAYS_OPEN_NAME) == ALWAYS_OPEN_NAME
+    )
+
+
+def _movable(session: Session, active: ActiveConfig) -> str:
+    """(version, priority, tier) whose tickets move to the active targets by arithmetic on their summary.
+
+    Their stored progress still holds (the same pause statuses), and both the old and the new
+    config count their segment around the clock, so a deadline is a start plus a remaining time.
+    Every other open ticket is replayed from its history.
+    """
     pause = sorted(active.config.pause_statuses)
-    versions = session.execute(select(SlaConfigVersion.version, SlaConfigVersion.document)).all()
-    return [version for version, document in versions if sorted(document.get("pause_statuses", [])) == pause]
+    new = active.config.as_document()
+    segments = [
+        (priority, tier)
+        for priority, by_tier in active.config.targets.items()
+        for tier in by_tier
+        if _always_open(new, priority, tier)
+    ]
+    rows = []
+    for version, document in session.execute(select(SlaConfigVersion.version, SlaConfigVersion.document)):
+        if sorted(document.get("pause_statuses", [])) != pause:
+            continue
+        rows += [
+            {"version": version, "priority": priority, "customer_tier": tier}
+            for priority, tier in segments
+            if _always_open(document, priority, tier)
+        ]
+    return orjson.dumps(rows).decode()
 
 
 def splits(session: Session, parts: int) -> list[str]:
@@ -170,7 +206,7 @@ def move_chunk(
     params = {
         "version": active.version,
         "equivalent_versions": list(active.equivalent_versions or (active.version,)),
-        "same_timeline_versions": _same_timeline_versions(session, active),
+        "movable": _movable(session, active),
         "targets": _targets_document(active),
         "after": after,
         "last": upto if end is None else end,

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from api.kit.statuses import PAUSABLE_STATUSES
+from api.sla_config.calendars import ALWAYS_OPEN_NAME, Calendar, Calendars, calendar_named
 from api.sla_config.durations import Duration
 from api.sla_config.notifications import Destination, DestinationName
 
@@ -34,6 +35,7 @@ class ClockTarget:
 
     target_us: int
     alert_us: int
+    calendar: str = ALWAYS_OPEN_NAME
 
     @property
     def target_seconds(self) -> int:
@@ -41,10 +43,12 @@ class ClockTarget:
         return self.target_us // 1_000_000
 
 
-def clock_target(seconds: int, alert_threshold: float) -> ClockTarget:
-    """Build a target whose alert falls due when `alert_threshold` of it is left."""
+def clock_target(seconds: int, alert_threshold: float, calendar: str = ALWAYS_OPEN_NAME) -> ClockTarget:
+    """Build a target, counted in `calendar`, whose alert falls due when `alert_threshold` of it is left."""
     target_us = seconds * 1_000_000
-    return ClockTarget(target_us=target_us, alert_us=target_us - math.floor(alert_threshold * target_us))
+    return ClockTarget(
+        target_us=target_us, alert_us=target_us - math.floor(alert_threshold * target_us), calendar=calendar
+    )
 
 
 class TargetPair(BaseModel):
@@ -54,6 +58,7 @@ class TargetPair(BaseModel):
 
     response: Duration
     resolution: Duration
+    calendar: str | None = Field(default=None, description="the calendar both clocks count in; none: the default")
 
 
 class SlaConfig(BaseModel):
@@ -65,16 +70,24 @@ class SlaConfig(BaseModel):
     alert_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
     pause_statuses: frozenset[str] = frozenset({"pending"})
     notifications: dict[DestinationName, Destination] = Field(default_factory=dict)
+    calendars: Calendars = Field(default_factory=dict)
+    calendar: str = ALWAYS_OPEN_NAME
 
     @cached_property
     def clock_targets(self) -> dict[tuple[str, str, str], ClockTarget]:
         """Every clock target by (priority, tier, clock), computed once; ingestion reads it per ticket."""
         return {
-            (priority, tier, clock): clock_target(getattr(pair, clock), self.alert_threshold)
+            (priority, tier, clock): clock_target(
+                getattr(pair, clock), self.alert_threshold, pair.calendar or self.calendar
+            )
             for priority, by_tier in self.targets.items()
             for tier, pair in by_tier.items()
             for clock in ("response", "resolution")
         }
+
+    def calendar_of(self, priority: str, tier: str) -> Calendar:
+        """The calendar the clocks of a priority x tier count in."""
+        return calendar_named(self.calendars, self.targets[priority][tier].calendar or self.calendar)
 
     @model_validator(mode="before")
     @classmethod
@@ -122,6 +135,22 @@ class SlaConfig(BaseModel):
         return frozenset(value)
 
     @model_validator(mode="after")
+    def _calendars_are_defined(self) -> "SlaConfig":
+        known = {ALWAYS_OPEN_NAME, *self.calendars}
+        named = {"calendar": self.calendar} | {
+            f"{priority}.{tier}.calendar": pair.calendar
+            for priority, by_tier in self.targets.items()
+            for tier, pair in by_tier.items()
+            if pair.calendar is not None
+        }
+        for where, name in named.items():
+            if name not in known:
+                raise ValueError(
+                    f"{where} names calendar {name!r}, which is not defined; calendars: {', '.join(sorted(known))}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _filters_name_known_segments(self) -> "SlaConfig":
         for name, destination in self.notifications.items():
             for label, named, known in (
@@ -157,8 +186,10 @@ class SlaConfig(BaseModel):
             "notifications": {
                 name: destination.model_dump(mode="json") for name, destination in self.notifications.items()
             },
+            "calendars": {name: calendar.as_document() for name, calendar in self.calendars.items()},
+            "calendar": self.calendar,
             "targets": {
-                priority: {tier: pair.model_dump() for tier, pair in by_tier.items()}
+                priority: {tier: pair.model_dump(exclude_none=True) for tier, pair in by_tier.items()}
                 for priority, by_tier in self.targets.items()
             },
         }

@@ -20,8 +20,11 @@ DEADLINE_RULES = ("targets", "alert_threshold", "pause_statuses", "calendars", "
 
 
 def deadline_rules(document: dict[str, Any]) -> dict[str, Any]:
-    """The deadline-deciding parts of a stored config document."""
-    return {key: document.get(key) for key in DEADLINE_RULES}
+    """The deadline-deciding parts of a stored config document (older documents name no calendars)."""
+    rules = {key: document.get(key) for key in DEADLINE_RULES}
+    rules["calendars"] = rules["calendars"] or {}
+    rules["calendar"] = rules["calendar"] or "24x7"
+    return rules
 
 
 def equivalent_versions(session: Session, document: dict[str, Any]) -> tuple[int, ...]:

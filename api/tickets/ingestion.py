@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from api.kit.steps import Steps
+from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
 from api.sla.planning import Snapshot, SnapshotFields, StoredClock
 from api.sla.replay import READ_HISTORY, as_json
@@ -110,15 +111,17 @@ class _Stored:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> "_Stored":
         _, updated_at, created_at, priority, customer_tier, config_version, *columns = row
+        values = dict(zip(CLOCK_COLUMNS, columns, strict=True))
         clocks = {
             clock: StoredClock(
-                phase=columns[6 * index],
-                elapsed_us=columns[6 * index + 1],
-                running_since=columns[6 * index + 2],
-                alert_at=columns[6 * index + 4],
-                due_at=columns[6 * index + 5],
+                phase=values[f"{clock}_phase"],
+                elapsed_us=values[f"{clock}_elapsed_us"],
+                running_since=values[f"{clock}_running_since"],
+                alert_at=values[f"{clock}_alert_at"],
+                due_at=values[f"{clock}_due_at"],
+                stopped_at=values[f"{clock}_stopped_at"],
             )
-            for index, clock in enumerate(("response", "resolution"))
+            for clock in ("response", "resolution")
         }
         return cls(updated_at, created_at, priority, customer_tier, config_version, clocks)
 

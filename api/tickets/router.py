@@ -18,6 +18,7 @@ from api.sla import events, state
 from api.sla.schemas import EventPublic
 from api.sla.state import SlaStateFilter
 from api.sla_config.filters import check_segments
+from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ConfigStore
 from api.tickets import queries, service
 from api.tickets.schemas import (
@@ -75,8 +76,8 @@ async def post_tickets(request: Request, store: ConfigStoreDep) -> Response:
     return Response(content=orjson.dumps(report), media_type="application/json")
 
 
-def _list_item(ticket: Ticket, now: datetime) -> TicketListItem:
-    return TicketListItem(**_ticket_public(ticket, now).model_dump(), clocks=state.clock_views(ticket, now))
+def _list_item(ticket: Ticket, now: datetime, config: SlaConfig) -> TicketListItem:
+    return TicketListItem(**_ticket_public(ticket, now).model_dump(), clocks=state.clock_views(ticket, now, config))
 
 
 def _ticket_public(ticket: Ticket, now: datetime) -> TicketPublic:
@@ -118,7 +119,8 @@ def list_tickets(
         customer_tier=customer_tier or (),
         sla_state=sla_state or (),
     )
-    return TicketPage(items=[_list_item(ticket, now) for ticket in rows], next_cursor=next_cursor)
+    config = store.active.config
+    return TicketPage(items=[_list_item(ticket, now, config) for ticket in rows], next_cursor=next_cursor)
 
 
 def _snapshot_public(row: TicketSnapshot) -> SnapshotPublic:
@@ -159,7 +161,7 @@ def get_history(
     summary="One ticket with its clocks, recent history and events",
     responses={404: {"model": ErrorBody}},
 )
-def get_ticket(ticket_id: str, session: SessionDep) -> TicketDetail:
+def get_ticket(ticket_id: str, session: SessionDep, store: ConfigStoreDep) -> TicketDetail:
     """The current snapshot, live clocks, the newest 1,000 snapshots (oldest first) and every event.
 
     `history_total` says how many snapshots are stored; GET /tickets/{id}/history pages through all.
@@ -175,7 +177,7 @@ def get_ticket(ticket_id: str, session: SessionDep) -> TicketDetail:
     total = len(history) if len(history) < DETAIL_HISTORY else queries.history_total(session, ticket_id)
     return TicketDetail(
         ticket=_ticket_public(ticket, now),
-        clocks=state.clock_views(ticket, now),
+        clocks=state.clock_views(ticket, now, store.active.config),
         history=history,
         history_total=total,
         events=recorded,

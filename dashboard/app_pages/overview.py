@@ -24,17 +24,17 @@ def overview() -> None:
     tiles[4].metric("Resolution compliance", transforms.compliance_text(compliance["resolution"]["compliance"]))
     _notification_health()
     st.caption(
-        f"Last 24 h: {summary['events_last_24h']['alert']:,} alerts, {summary['events_last_24h']['breach']:,} breaches."
+        f"Fell due in the last 24 h: {summary['events']['alert']:,} alerts, {summary['events']['breach']:,} breaches."
         f" Updated {transforms.short_time(summary['generated_at'])} UTC."
     )
     left, right = st.columns(2)
     with left:
         st.subheader("Alerts and breaches, last 24 hours")
-        hourly = pd.DataFrame(transforms.hourly_chart_rows(summary))
-        if hourly.empty:
+        hourly = pd.DataFrame(transforms.event_chart_rows(summary))
+        if not summary["events"]["alert"] and not summary["events"]["breach"]:
             st.info("No alerts or breaches in the last 24 hours.")
         else:
-            hourly["hour"] = pd.to_datetime(hourly["hour"])
+            hourly["start"] = pd.to_datetime(hourly["start"])
             colors = alt.Scale(
                 domain=["alert", "breach"], range=[transforms.EVENT_COLORS["alert"], transforms.EVENT_COLORS["breach"]]
             )
@@ -42,7 +42,9 @@ def overview() -> None:
                 alt.Chart(hourly)
                 .mark_bar()
                 .encode(
-                    x=alt.X("hour:T", title="hour (UTC)"), y=alt.Y("events:Q"), color=alt.Color("kind:N", scale=colors)
+                    x=alt.X("start:T", title="hour it fell due (UTC)"),
+                    y=alt.Y("events:Q"),
+                    color=alt.Color("kind:N", scale=colors),
                 )
             )
             st.altair_chart(chart, width="stretch")

@@ -52,6 +52,7 @@ def stored(columns: dict[str, object]) -> dict[str, StoredClock]:
             running_since=columns[f"{clock}_running_since"],  # type: ignore[arg-type]
             alert_at=columns[f"{clock}_alert_at"],  # type: ignore[arg-type]
             due_at=columns[f"{clock}_due_at"],  # type: ignore[arg-type]
+            stopped_at=columns[f"{clock}_stopped_at"],  # type: ignore[arg-type]
         )
         for clock in ("response", "resolution")
     }

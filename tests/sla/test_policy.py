@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from api.kit.statuses import STATUS_ORDER
 from api.sla import policy
+from api.sla.business_time import TWENTY_FOUR_SEVEN as ALWAYS
 from api.sla_config.schema import clock_target
 from tests.conftest import T0
 
@@ -38,11 +39,11 @@ def test_a_clock_has_run_exactly_the_threshold_at_its_crossing(
 ) -> None:
     progress = policy.resolution_progress(T0, history, PAUSE)
 
-    instant = policy.crossing(progress, threshold)
+    instant = policy.crossing(progress, threshold, ALWAYS)
 
     if instant is None:
         assert progress.running_since is None
-        assert progress.elapsed_us < threshold
+        assert progress.elapsed_us(ALWAYS) < threshold
     else:
         assert running_time_until(progress, instant) == threshold
 
@@ -52,7 +53,7 @@ def test_a_lower_threshold_never_falls_due_later(history: list[policy.StatusChan
     low, high = sorted((low, high))
     progress = policy.resolution_progress(T0, history, PAUSE)
 
-    earlier, later = policy.crossing(progress, low), policy.crossing(progress, high)
+    earlier, later = policy.crossing(progress, low, ALWAYS), policy.crossing(progress, high, ALWAYS)
 
     if later is not None:
         assert earlier is not None
@@ -75,7 +76,7 @@ def test_reopening_resumes_where_the_clock_stopped() -> None:
     progress = policy.resolution_progress(T0, history, PAUSE)
 
     assert progress.phase == "running"
-    assert progress.elapsed_us == 3600 * 1_000_000
+    assert progress.elapsed_us(ALWAYS) == 3600 * 1_000_000
     assert progress.running_since == T0 + timedelta(hours=3)
 
 
@@ -88,7 +89,7 @@ def test_the_response_clock_stops_at_the_earliest_of_first_response_and_first_no
     progress = policy.response_progress(T0, history)
 
     assert progress.phase == "stopped"
-    assert progress.elapsed_us == 20 * 60 * 1_000_000
+    assert progress.elapsed_us(ALWAYS) == 20 * 60 * 1_000_000
 
 
 def test_states_follow_the_due_instant_and_the_phase() -> None:

@@ -101,7 +101,7 @@ def test_recomputing_after_any_edit_equals_replaying_every_history(
     sessions: sessionmaker[Session], config_store: ConfigStore, data: st.DataObject
 ) -> None:
     with sessions() as session:
-        session.execute(text("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets"))
+        session.execute(text("TRUNCATE notification_deliveries, sla_events, event_counts, ticket_snapshots, tickets"))
         session.commit()
     config_store.path.write_text(SEED_CONFIG)
     config_store.reload()

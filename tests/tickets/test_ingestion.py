@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.kit.statuses import STATUS_ORDER
 from api.models import Ticket
 from api.sla import state
+from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import SnapshotIn
 from tests.builders import apply_batch, run_pass, snapshot
-from tests.conftest import T0
+from tests.conftest import SEED_CONFIG, T0
 from tests.strategies import deliveries, ticket_histories
+
+SEED = parse_text(SEED_CONFIG).config
 
 NOW = T0 + timedelta(hours=12)
 
@@ -25,7 +28,9 @@ NOW = T0 + timedelta(hours=12)
 def _reset(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         session.execute(
-            text("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets RESTART IDENTITY")
+            text(
+                "TRUNCATE notification_deliveries, sla_events, event_counts, ticket_snapshots, tickets RESTART IDENTITY"
+            )
         )
         session.commit()
 
@@ -41,7 +46,7 @@ def _state(sessions: sessionmaker[Session]) -> dict[str, Any]:
                     if column not in {"received_at", "events_recorded", "next_check_at", "sla_state", "breached_clocks"}
                 },
                 "sla_state": state.ticket_sla_state(ticket, NOW),
-                "clocks": state.clock_views(ticket, NOW),
+                "clocks": state.clock_views(ticket, NOW, SEED),
             }
             for ticket in session.query(Ticket)
         }

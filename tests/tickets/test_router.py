@@ -132,6 +132,9 @@ def test_tickets_come_nearest_deadline_first_with_live_clocks(client: TestClient
         "due_at": "2026-11-02T08:15:00Z",
         "alert_at": "2026-11-02T08:12:45Z",
         "state": "breached",
+        "calendar": "24x7",
+        "counting": True,
+        "counts_again_at": None,
     }
     by_id = {item["id"]: item for item in page["items"]}
     assert by_id["at-risk"]["sla_state"] == "at_risk"
