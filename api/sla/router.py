@@ -4,13 +4,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.kit import clock
 from api.kit.database import SessionDep
+from api.kit.errors import ErrorBody, InvalidInput, problem
 from api.kit.timestamps import Timestamp
-from api.sla import events, summary
-from api.sla.schemas import DashboardSummary, EventPage, EventPublic
+from api.sla import events, preview, summary
+from api.sla.schemas import ConfigPreview, DashboardSummary, EventPage, EventPublic, SegmentPreview
+from api.sla_config import loader
 from api.sla_config.filters import check_segments
+from api.sla_config.loader import ConfigError
 
 router = APIRouter(tags=["sla"])
 
@@ -56,3 +60,35 @@ def dashboard_summary(
     """Open tickets by SLA state and segment, events by the instant they fell due, compliance overall and by day."""
     now: datetime = clock.utc_now()
     return summary.summary(session, now=now, window=window)
+
+
+PREVIEW_BODY = {
+    "required": True,
+    "content": {"application/yaml": {"schema": {"type": "string", "description": "a candidate sla_config.yaml"}}},
+}
+FIGURES = ("open_tickets", "deadlines_moved", "newly_at_risk", "newly_breached", "no_longer_breached")
+
+
+@router.post(
+    "/config/preview",
+    response_model=ConfigPreview,
+    tags=["config"],
+    summary="What a candidate sla_config.yaml would change, without applying it",
+    responses={422: {"model": ErrorBody}},
+    openapi_extra={"requestBody": PREVIEW_BODY},
+)
+async def preview_config(request: Request, session: SessionDep) -> ConfigPreview:
+    """Deadlines moved and tickets newly at risk, newly breached or no longer breached, per priority x tier.
+
+    A candidate a reload would refuse gets 422 with the same reason.
+    """
+    try:
+        candidate = loader.parse_bytes(await request.body()).config
+        effect = await run_in_threadpool(preview.preview, session, candidate=candidate, now=clock.utc_now())
+    except ConfigError as refused:
+        raise InvalidInput(detail=[problem(["body"], str(refused), "config")]) from None
+    segments = [
+        SegmentPreview(priority=priority, customer_tier=tier, **vars(figures))
+        for (priority, tier), figures in sorted(effect.segments.items())
+    ]
+    return ConfigPreview(valid=True, **{name: effect.total(name) for name in FIGURES}, by_priority_tier=segments)

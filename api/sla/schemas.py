@@ -101,3 +101,27 @@ class DashboardSummary(BaseModel):
     events_by_due: list[BucketEvents]
     compliance: dict[Literal["response", "resolution"], ClockCompliance]
     compliance_by_day: list[DailyCompliance]
+
+
+class SegmentPreview(BaseModel):
+    """What a candidate config would do to the open tickets of one priority x tier."""
+
+    priority: str
+    customer_tier: str
+    open_tickets: int
+    deadlines_moved: int
+    newly_at_risk: int
+    newly_breached: int
+    no_longer_breached: int
+
+
+class ConfigPreview(BaseModel):
+    """What a candidate config would do to the open tickets, counted now against the config in force."""
+
+    valid: Literal[True]
+    open_tickets: int
+    deadlines_moved: int
+    newly_at_risk: int
+    newly_breached: int
+    no_longer_breached: int
+    by_priority_tier: list[SegmentPreview]

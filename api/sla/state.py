@@ -103,3 +103,14 @@ def ticket_sla_state(ticket: Ticket, now: datetime) -> policy.SlaState:
         ),
         now,
     )
+
+
+def sla_state_of(columns: dict[str, Any], now: datetime) -> policy.SlaState:
+    """The SLA state at `now` of clock columns as planning makes them."""
+    return policy.sla_state(
+        (
+            (columns[f"{clock}_phase"], columns[f"{clock}_alert_at"], columns[f"{clock}_due_at"])
+            for clock in policy.CLOCKS
+        ),
+        now,
+    )

@@ -25,6 +25,7 @@ from api.kit.steps import is_retryable
 from api.models import SlaConfigVersion
 from api.sla import checks, replay
 from api.sla_config.calendars import ALWAYS_OPEN_NAME
+from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ActiveConfig
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ CHUNK_END = text("""
 
 _IN_CHUNK = "id > :after AND (CAST(:last AS text) IS NULL OR id <= :last)"
 
-_MOVED_DEADLINES = {
+MOVED_DEADLINES = {
     "response_alert_at": _crossing_sql("response", "response_alert_us", single_segment=True),
     "response_due_at": _crossing_sql("response", "response_target_us", single_segment=True),
     "resolution_alert_at": _crossing_sql("resolution", "resolution_alert_us", single_segment=False),
@@ -72,9 +73,9 @@ _MOVED_DEADLINES = {
 }
 
 
-def _moved(column: str) -> str:
+def moved(column: str) -> str:
     """A column of the moved row: its new deadline, or its stored value."""
-    return f"({_MOVED_DEADLINES[column]})" if column in _MOVED_DEADLINES else f"t.{column}"
+    return f"({MOVED_DEADLINES[column]})" if column in MOVED_DEADLINES else f"t.{column}"
 
 
 # The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
@@ -93,8 +94,8 @@ MOVE = text(f"""
             config_version = :version,
             response_target_us = targets.response_target_us,
             resolution_target_us = targets.resolution_target_us,
-            {", ".join(f"{column} = {sql}" for column, sql in _MOVED_DEADLINES.items())},
-            {checks.derived_assignments(_moved, "t.events_recorded", ":now")}
+            {", ".join(f"{column} = {sql}" for column, sql in MOVED_DEADLINES.items())},
+            {checks.derived_assignments(moved, "t.events_recorded", ":now")}
         FROM targets JOIN movable USING (priority, customer_tier)
         WHERE t.{_IN_CHUNK} AND NOT (t.config_version = ANY(:equivalent_versions))
           AND t.config_version = movable.version AND t.priority = movable.priority
@@ -120,12 +121,13 @@ SPLITS = text("""
 """)
 
 
-def _targets_document(active: ActiveConfig) -> str:
+def targets_document(config: SlaConfig) -> str:
+    """Every segment's targets and alert points, as the walk's and the preview's SQL read them."""
     rows: list[dict[str, Any]] = []
-    for priority, by_tier in active.config.targets.items():
+    for priority, by_tier in config.targets.items():
         for tier in by_tier:
-            response = active.config.target(priority, tier, "response")
-            resolution = active.config.target(priority, tier, "resolution")
+            response = config.target(priority, tier, "response")
+            resolution = config.target(priority, tier, "resolution")
             rows.append(
                 {
                     "priority": priority,
@@ -147,18 +149,18 @@ def _always_open(document: dict[str, Any], priority: str, tier: str) -> bool:
     )
 
 
-def _movable(session: Session, active: ActiveConfig) -> str:
+def movable_document(session: Session, config: SlaConfig) -> str:
     """(version, priority, tier) whose tickets move to the active targets by arithmetic on their summary.
 
     Their stored progress still holds (the same pause statuses), and both the old and the new
     config count their segment around the clock, so a deadline is a start plus a remaining time.
     Every other open ticket is replayed from its history.
     """
-    pause = sorted(active.config.pause_statuses)
-    new = active.config.as_document()
+    pause = sorted(config.pause_statuses)
+    new = config.as_document()
     segments = [
         (priority, tier)
-        for priority, by_tier in active.config.targets.items()
+        for priority, by_tier in config.targets.items()
         for tier in by_tier
         if _always_open(new, priority, tier)
     ]
@@ -206,8 +208,8 @@ def move_chunk(
     params = {
         "version": active.version,
         "equivalent_versions": list(active.equivalent_versions or (active.version,)),
-        "movable": _movable(session, active),
-        "targets": _targets_document(active),
+        "movable": movable_document(session, active.config),
+        "targets": targets_document(active.config),
         "after": after,
         "last": upto if end is None else end,
         "now": now,

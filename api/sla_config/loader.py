@@ -125,6 +125,17 @@ def parse_text(text: str) -> ParsedConfig:
     return ParsedConfig(config=config, content_hash=fingerprint(config))
 
 
+def parse_bytes(raw: bytes, name: str = "the config") -> ParsedConfig:
+    """Validate a config given as bytes: at most 1 MiB of UTF-8 YAML."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{name} is over {MAX_FILE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name} is not UTF-8: byte {exc.start} cannot be read") from exc
+    return parse_text(text)
+
+
 def load_file(path: Path) -> ParsedConfig:
     """Read and validate the SLA config file at `path`: at most 1 MiB of UTF-8 YAML."""
     try:
@@ -132,10 +143,4 @@ def load_file(path: Path) -> ParsedConfig:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path} is over {MAX_FILE_BYTES:,} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8: byte {exc.start} cannot be read") from exc
-    return parse_text(text)
+    return parse_bytes(raw, str(path))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from api.kit.statuses import OPEN_STATUS_SQL
 from api.models import SlaConfigVersion
 from api.sla_config.loader import ConfigError, ParsedConfig
+from api.sla_config.schema import SlaConfig
 
 REGISTRY_LOCK_KEY = 7_306_241_002
 
@@ -39,6 +40,17 @@ def latest(session: Session) -> SlaConfigVersion | None:
     return session.scalars(select(SlaConfigVersion).order_by(SlaConfigVersion.version.desc()).limit(1)).first()
 
 
+def refuse_orphans(session: Session, config: SlaConfig) -> None:
+    """Refuse a config that drops a priority or tier open tickets use: their clocks would lose their targets."""
+    orphaned = sorted(
+        f"{row.priority}/{row.customer_tier}"
+        for row in session.execute(OPEN_SEGMENTS)
+        if row.customer_tier not in config.targets.get(row.priority, {})
+    )
+    if orphaned:
+        raise ConfigError(f"open tickets use priority/tier {', '.join(orphaned)}, which this config no longer names")
+
+
 def register(session: Session, *, parsed: ParsedConfig, source_path: str, now: datetime) -> SlaConfigVersion:
     """The version of this config: the newest one if it means the same, else a new one.
 
@@ -49,14 +61,7 @@ def register(session: Session, *, parsed: ParsedConfig, source_path: str, now: d
     newest = latest(session)
     if newest is not None and newest.content_hash == parsed.content_hash:
         return newest
-    targets = parsed.config.targets
-    orphaned = sorted(
-        f"{row.priority}/{row.customer_tier}"
-        for row in session.execute(OPEN_SEGMENTS)
-        if row.customer_tier not in targets.get(row.priority, {})
-    )
-    if orphaned:
-        raise ConfigError(f"open tickets use priority/tier {', '.join(orphaned)}, which this config no longer names")
+    refuse_orphans(session, parsed.config)
     version = SlaConfigVersion(
         content_hash=parsed.content_hash, document=parsed.config.as_document(), source_path=source_path, loaded_at=now
     )

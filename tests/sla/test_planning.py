@@ -11,9 +11,18 @@ from api.sla.planning import Snapshot, StoredClock
 from api.sla_config.loader import parse_text
 from tests.conftest import SEED_CONFIG, T0
 
+OFFICE = """
+calendars:
+  office:
+    timezone: America/New_York
+    hours: {mon-fri: ["08:00-12:00", "13:00-17:30"], sat: "10:00-13:00"}
+    holidays: {dates: ["2026-11-03"]}
+calendar: office
+"""
 CONFIGS = [
     parse_text(SEED_CONFIG).config,
     parse_text(SEED_CONFIG + "pause_statuses: [pending, open]\nalert_threshold: 0.5\n").config,
+    parse_text(SEED_CONFIG + OFFICE).config,
 ]
 
 
@@ -59,7 +68,7 @@ def stored(columns: dict[str, object]) -> dict[str, StoredClock]:
 
 
 @settings(max_examples=600, deadline=None)
-@given(history=ordered_histories(), cut=st.integers(1, 9), config_index=st.integers(0, 1))
+@given(history=ordered_histories(), cut=st.integers(1, 9), config_index=st.integers(0, len(CONFIGS) - 1))
 def test_moving_the_clocks_on_from_the_summary_equals_a_replay(
     history: list[Snapshot], cut: int, config_index: int
 ) -> None:
