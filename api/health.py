@@ -1,5 +1,6 @@
 """Liveness, readiness and metrics: what operators and orchestrators look at."""
 
+import math
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
@@ -28,6 +29,7 @@ class Readiness(BaseModel):
     database: bool
     schema_current: bool
     evaluator: Literal["leading", "standby", "disabled", "down"]
+    auth: Literal["on", "off"]
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
@@ -57,13 +59,16 @@ def readyz(request: Request) -> JSONResponse:
         database=database_ok,
         schema_current=schema_current,
         evaluator=evaluator_state,
+        auth="on" if request.app.state.access.enabled else "off",
     )
     return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 
 
-PENDING = text(
-    "SELECT count(*) AS pending, min(created_at) AS oldest FROM notification_deliveries WHERE status = 'pending'"
-)
+SCRAPED = text("""
+    SELECT (SELECT count(*) FROM notification_deliveries WHERE status = 'pending') AS pending,
+           (SELECT min(created_at) FROM notification_deliveries WHERE status = 'pending') AS oldest,
+           (SELECT min(next_check_at) FROM tickets) AS next_due
+""")
 
 
 @router.get(
@@ -72,10 +77,15 @@ PENDING = text(
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "the Prometheus text format"}},
 )
-def prometheus_metrics(session: SessionDep) -> Response:
-    """Counters and histograms of this process, and gauges read from the database at each scrape."""
-    row = session.execute(PENDING).one()
+def prometheus_metrics(request: Request, session: SessionDep) -> Response:
+    """Counters and histograms of this process, and gauges read at each scrape."""
+    row = session.execute(SCRAPED).one()
+    now = clock.utc_now()
     metrics.NOTIFICATION_PENDING.set(row.pending)
-    age = (clock.utc_now() - row.oldest).total_seconds() if row.oldest else 0.0
+    age = (now - row.oldest).total_seconds() if row.oldest else 0.0
     metrics.NOTIFICATION_OLDEST_PENDING.set(max(age, 0.0))
+    metrics.NEXT_DUE.set((row.next_due - now).total_seconds() if row.next_due else math.nan)
+    evaluator = request.app.state.evaluator
+    metrics.EVALUATOR_LEADER.set(1 if evaluator is not None and evaluator.is_leader else 0)
+    metrics.CONFIG_VERSION.set(request.app.state.config_store.active.version)
     return Response(content=generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

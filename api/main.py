@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import sessionmaker
 
 from api import health
-from api.kit import database, embedded_postgres, errors, logs
-from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
+from api.keys import router as keys_router
+from api.keys.access import authorize
+from api.keys.startup import make_access
+from api.kit import database, embedded_postgres, errors, logs, metrics
+from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL, KEYS_CHANNEL
 from api.kit.edge import RequestEdge
 from api.kit.listener import Listener
 from api.notifications import router as notifications_router
@@ -42,6 +45,7 @@ async def _start_live_parts(app: FastAPI, settings: Settings, url: str, store: C
     listener = Listener(database.libpq_url(url))
     broadcaster = Broadcaster(pool)
     listener.subscribe(EVENTS_CHANNEL, broadcaster.announce)
+    listener.subscribe(KEYS_CHANNEL, app.state.access.forget)
     worker = None
     if settings.sla_notifications_enabled:
         worker = DeliveryWorker(
@@ -73,13 +77,15 @@ async def _start_live_parts(app: FastAPI, settings: Settings, url: str, store: C
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logs.configure()
         url = database.resolve_database_url(settings)
         database.migrate(url)
         engine = database.make_engine(url)
         sessions = sessionmaker(engine, expire_on_commit=False)
         ingest_pool = database.make_async_pool(url)
         await ingest_pool.open()
+        access = make_access(settings, sessions, ingest_pool)
+        access.start()
+        app.state.access = access
         store = ConfigStore(path=settings.sla_config_path, sessions=sessions)
         store.load_initial()
         watcher = ConfigWatcher(store, polling=settings.sla_config_polling)
@@ -104,6 +110,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             yield
         finally:
             await live.aclose()
+            await access.stop()
             if evaluator is not None:
                 evaluator.stop()
             watcher.stop()
@@ -120,6 +127,8 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": errors.ErrorBody, "description": description}
     for status, description in {
         400: "the request cannot be read",
+        401: "no API key, or one unknown, revoked or expired (WWW-Authenticate: Bearer)",
+        403: "the API key lacks the scope the request needs",
         404: "no such resource",
         413: "the body is over the size limit",
         415: "the body is not JSON (or YAML where a route takes YAML), or not plain or gzipped",
@@ -133,12 +142,16 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (the environment's by default)."""
     settings = settings or get_settings()
+    # Before the server's first line, so that with SLA_LOG_FORMAT=json every line is JSON.
+    logs.configure(settings.sla_log_format)
     app = FastAPI(
         title="SLA monitor",
         version="1.0.0",
         summary="SLA clocks, alerts and breaches of customer-support tickets",
         lifespan=_lifespan(settings),
         responses=COMMON_RESPONSES,
+        # One dependency on every route: a route is protected unless access.PUBLIC_PATHS names it.
+        dependencies=[Depends(authorize)],
     )
     errors.install(app)
     routers = [
@@ -147,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config_router.router,
         notifications_router.router,
         streams_router.router,
+        keys_router.router,
         health.router,
     ]
     for router in routers:
@@ -158,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.sla_max_body_bytes,
         memory_budget_bytes=settings.sla_body_memory_budget_bytes,
     )
+    metrics.instrument_http(app)
     app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]
     return app
 

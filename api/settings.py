@@ -6,8 +6,9 @@ themselves live in the SLA config file and are reloaded while the service runs.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, description="how long one delivery attempt may take"
     )
     sla_dashboard_url: str | None = Field(default=None, description="the dashboard's address, for links in messages")
+    sla_auth: Literal["on", "off"] = Field(default="on", description="off: no key needed, for a trusted network")
+    sla_admin_key: SecretStr | None = Field(default=None, description="a key with every scope, named admin")
+    sla_dashboard_key: SecretStr | None = Field(default=None, description="the dashboard's key, named dashboard")
+    sla_log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object a line")
 
 
 @lru_cache

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,32 +52,42 @@ class ApiProcess:
 
 
 @contextmanager
-def api_process(url: str, *, app: str | None = None, **env: str) -> Iterator[ApiProcess]:
-    """Run one API process (`python -m api`, or uvicorn serving `app`) on the database; yield its URL and pid."""
+def api_process(url: str, *, app: str | None = None, log: Path | str | None = None, **env: str) -> Iterator[ApiProcess]:
+    """Run one API process (`python -m api`, or uvicorn serving `app`) on the database; yield its URL and pid.
+
+    Keys are off unless `env` says `SLA_AUTH="on"`: the workloads measure what they name, and the
+    cost of keys is a workload of its own. With `log`, everything the process logs, each request
+    included, goes to that file.
+    """
     port = free_port()
-    environment = {**os.environ, "DATABASE_URL": url, "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"), **env}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SLA_CONFIG_PATH": str(ROOT / "sla_config.yaml"),
+        "SLA_AUTH": "off",
+        **env,
+    }
     server = [sys.executable, "-m", "uvicorn", app] if app else [sys.executable, "-m", "api"]
-    process = subprocess.Popen(
-        [*server, "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT,
-        env=environment,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{app or 'the API'} did not start")
-            time.sleep(0.1)
-        yield ApiProcess(base=base, pid=process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    logging = ["--log-level", "info"] if log else ["--log-level", "warning", "--no-access-log"]
+    with ExitStack() as files:
+        log_file = files.enter_context(Path(log).open("w")) if log else None
+        process = subprocess.Popen([*server, "--port", str(port), *logging], cwd=ROOT, env=environment, stderr=log_file)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(f"{base}/healthz", timeout=1).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{app or 'the API'} did not start")
+                time.sleep(0.1)
+            yield ApiProcess(base=base, pid=process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @dataclass

@@ -32,9 +32,17 @@ def base_url() -> str:
 _session = requests.Session()
 
 
+def auth_headers() -> dict[str, str]:
+    """The dashboard's own key (SLA_API_KEY), as the API takes it."""
+    key = os.environ.get("SLA_API_KEY", "").strip()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def _call(method: str, path: str, **kwargs: Any) -> Any:
     try:
-        response = _session.request(method, f"{base_url()}{path}", timeout=TIMEOUT_SECONDS, **kwargs)
+        response = _session.request(
+            method, f"{base_url()}{path}", timeout=TIMEOUT_SECONDS, headers=auth_headers(), **kwargs
+        )
     except requests.RequestException as exc:
         raise ApiUnavailable(f"the API at {base_url()} does not answer ({type(exc).__name__})") from exc
     if response.status_code >= 500:

@@ -24,8 +24,11 @@ TEST_DATABASE = "sla_test"
 SEED_CONFIG = (ROOT / "sla_config.yaml").read_text()
 TABLES = (
     "notification_deliveries, notification_destinations, sla_events, event_counts, ticket_snapshots, tickets, "
-    "sla_config_versions"
+    "sla_config_versions, api_keys"
 )
+# The admin key of every test app (SLA_ADMIN_KEY), and the headers that send it.
+ADMIN_KEY = "sla_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def _server_url() -> str:
@@ -132,6 +135,7 @@ def make_settings(database_url: str, config_path: Path, **overrides: object) -> 
         "sla_config_path": config_path,
         "sla_evaluator_enabled": False,
         "sla_sweep_interval_seconds": 60.0,
+        "sla_admin_key": ADMIN_KEY,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -141,5 +145,5 @@ def make_settings(database_url: str, config_path: Path, **overrides: object) -> 
 def client(sessions: sessionmaker[Session], database_url: str, config_path: Path) -> Iterator[TestClient]:
     """The real ASGI app on the test database, lifespan included, evaluator off."""
     app = create_app(make_settings(database_url, config_path))
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=ADMIN_HEADERS) as test_client:
         yield test_client

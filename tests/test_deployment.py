@@ -80,6 +80,20 @@ def test_the_api_waits_for_a_healthy_db_and_the_dashboard_for_a_healthy_api(comp
     assert raw["services"]["dashboard"]["environment"]["SLA_API_URL"] == "http://api:8000"
 
 
+def test_compose_publishes_on_127_0_0_1_and_gives_the_dashboard_a_key_of_its_own() -> None:
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    services = raw["services"]
+
+    assert services["api"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert services["dashboard"]["ports"] == ["127.0.0.1:8501:8501"]
+    assert "ports" not in services["db"]
+    assert services["api"]["environment"]["SLA_ADMIN_KEY"] == env_example()["SLA_ADMIN_KEY"]
+    dashboard_key = services["dashboard"]["environment"]["SLA_API_KEY"]
+    assert dashboard_key == services["api"]["environment"]["SLA_DASHBOARD_KEY"]
+    assert dashboard_key != services["api"]["environment"]["SLA_ADMIN_KEY"]
+    assert "SLA_ADMIN_KEY" not in services["dashboard"]["environment"]
+
+
 def test_the_compose_database_gets_the_settings_the_embedded_one_gets() -> None:
     from api.kit.embedded_postgres import RELOADABLE_SETTINGS
 
@@ -107,6 +121,10 @@ def test_the_config_folder_is_mounted_read_only_and_the_database_keeps_a_named_v
 def test_no_credentials_are_baked_into_the_images_or_the_compose_file() -> None:
     with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
         interpolate((ROOT / "docker-compose.yml").read_text(), {})
+    for needed in ("SLA_ADMIN_KEY", "SLA_DASHBOARD_KEY"):
+        without = {key: value for key, value in env_example().items() if key != needed}
+        with pytest.raises(ValueError, match=needed):
+            interpolate((ROOT / "docker-compose.yml").read_text(), without)
     for dockerfile in ("Dockerfile.api", "Dockerfile.dashboard"):
         assert "PASSWORD" not in (ROOT / dockerfile).read_text()
     assert ".env" in (ROOT / ".dockerignore").read_text().split()
@@ -172,6 +190,10 @@ def test_the_containers_commands_run_and_answer_their_health_checks(
     assert make_url(raw["services"]["api"]["environment"]["DATABASE_URL"]).host == "db"
     started.append(subprocess.Popen(api_command, cwd=ROOT, env=api_env))
     wait_until_up(f"http://127.0.0.1:{api_port}/healthz", started[0])
+    dashboard_key = raw["services"]["dashboard"]["environment"]["SLA_API_KEY"]
+    tickets = f"http://127.0.0.1:{api_port}/tickets"
+    assert requests.get(tickets, headers={"Authorization": f"Bearer {dashboard_key}"}, timeout=5).status_code == 200
+    assert requests.get(tickets, timeout=5).status_code == 401
     api_check = healthcheck(raw, "api", api_port)
     deadline = time.monotonic() + 30
     while subprocess.run([sys.executable, *api_check[1:]], cwd=ROOT).returncode != 0:
@@ -196,13 +218,26 @@ def test_the_containers_commands_run_and_answer_their_health_checks(
 
 
 def _stack(data_dir: Path, api_port: int, dashboard_port: int, *extra: str) -> subprocess.Popen[bytes]:
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    """`./dev run` on the embedded database in `data_dir`, printing to `<data_dir>.out`."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SLA_ADMIN_KEY", "SLA_AUTH"}}
     env["SLA_DATA_DIR"] = str(data_dir)
+    output = data_dir.with_suffix(".out").open("w")
     return subprocess.Popen(
         [sys.executable, "dev", "run", "--api-port", str(api_port), "--dashboard-port", str(dashboard_port), *extra],
         cwd=ROOT,
         env=env,
+        stdout=output,
     )
+
+
+def _printed_admin_key(data_dir: Path) -> str:
+    """The admin key `./dev run` printed once everything was up."""
+    deadline = time.monotonic() + 60
+    while not (found := re.findall(r"Admin key +(sla_\S+)", data_dir.with_suffix(".out").read_text())):
+        assert time.monotonic() < deadline, "./dev run printed no admin key"
+        time.sleep(0.2)
+    assert len(found) == 1
+    return str(found[0])
 
 
 def _stop_and_check(process: subprocess.Popen[bytes], data_dir: Path) -> None:
@@ -225,11 +260,16 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
     try:
         wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", first, timeout=120)
         wait_until_up(f"{api}/readyz", first)
+        admin = {"Authorization": f"Bearer {_printed_admin_key(data_dir)}"}
+        assert (data_dir / "admin-key").read_text().strip() == admin["Authorization"].removeprefix("Bearer ")
+        for kept in ("admin-key", "dashboard-key"):
+            assert (data_dir / kept).stat().st_mode & 0o777 == 0o600
+        assert requests.get(f"{api}/tickets", timeout=5).status_code == 401
         deadline = time.monotonic() + 60
-        while requests.get(f"{api}/dashboard/summary", timeout=5).json()["total_tickets"] == 0:
+        while requests.get(f"{api}/dashboard/summary", headers=admin, timeout=5).json()["total_tickets"] == 0:
             assert time.monotonic() < deadline, "the demo data never arrived"
             time.sleep(0.5)
-        summary = requests.get(f"{api}/dashboard/summary", timeout=5).json()
+        summary = requests.get(f"{api}/dashboard/summary", headers=admin, timeout=5).json()
         assert {(s["priority"], s["customer_tier"]) for s in summary["by_priority_tier"]} == {
             ("low", "silver"),
             ("low", "gold"),
@@ -239,8 +279,11 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
         assert summary["by_state"]["ok"] > 0
         assert summary["by_state"]["at_risk"] > 0
         assert summary["by_state"]["breached"] > 0
-        loaded = _tickets(api)
+        loaded = _tickets(api, admin)
         assert {"open", "in_progress", "pending", "resolved"} <= {ticket["status"] for ticket in loaded.values()}
+        some_ticket = next(iter(loaded))
+        history = requests.get(f"{api}/tickets/{some_ticket}/history", headers=admin, timeout=5).json()["items"]
+        assert {item["source"] for item in history} == {"dashboard"}
     finally:
         _stop_and_check(first, data_dir)
 
@@ -248,8 +291,10 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
     try:
         wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", second, timeout=120)
         time.sleep(5)  # the demo loads once the dashboard answers
-        assert requests.get(f"{api}/dashboard/summary", timeout=5).json()["total_tickets"] == summary["total_tickets"]
-        again = _tickets(api)
+        assert _printed_admin_key(data_dir) == admin["Authorization"].removeprefix("Bearer ")
+        again_summary = requests.get(f"{api}/dashboard/summary", headers=admin, timeout=5).json()
+        assert again_summary["total_tickets"] == summary["total_tickets"]
+        again = _tickets(api, admin)
         assert {key: (t["created_at"], t["updated_at"]) for key, t in again.items()} == {
             key: (t["created_at"], t["updated_at"]) for key, t in loaded.items()
         }
@@ -257,6 +302,6 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
         _stop_and_check(second, data_dir)
 
 
-def _tickets(api: str) -> dict[str, dict[str, Any]]:
-    items = requests.get(f"{api}/tickets", params={"limit": 500}, timeout=5).json()["items"]
+def _tickets(api: str, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    items = requests.get(f"{api}/tickets", params={"limit": 500}, headers=headers, timeout=5).json()["items"]
     return {ticket["id"]: ticket for ticket in items}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
 from tests.builders import post, run_pass, snapshot_json, stored_ids
-from tests.conftest import T0, FrozenClock, make_settings
+from tests.conftest import ADMIN_HEADERS, T0, FrozenClock, make_settings
 
 JSON = {"content-type": "application/json"}
 
@@ -118,7 +118,7 @@ def test_an_unexpected_failure_is_a_json_500_with_the_request_id_the_log_carries
 
     monkeypatch.setattr(queries, "list_tickets", broken)
     # As a real server does: the failure is answered, not raised into the client.
-    answering = TestClient(client.app, raise_server_exceptions=False)
+    answering = TestClient(client.app, raise_server_exceptions=False, headers=ADMIN_HEADERS)
     response = answering.get("/tickets", headers={"x-request-id": "trace-42"})
 
     assert response.status_code == 500
@@ -165,7 +165,7 @@ def test_the_size_limit_applies_to_the_decompressed_body(
     app = create_app(make_settings(database_url, config_path, sla_max_body_bytes=10_000))
     bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
     assert len(bomb) < 10_000
-    with TestClient(app) as small:
+    with TestClient(app, headers=ADMIN_HEADERS) as small:
         response = small.post("/tickets", content=bomb, headers={**JSON, "content-encoding": "gzip"})
     assert response.status_code == 413
 
@@ -176,7 +176,7 @@ def test_bodies_past_the_memory_budget_get_503_with_retry_after(
     app = create_app(make_settings(database_url, config_path, sla_body_memory_budget_bytes=5_000))
     body = json.dumps([snapshot_json(f"T-{n}", created_at=T0) for n in range(60)])
     assert len(body) > 5_000
-    with TestClient(app) as budgeted:
+    with TestClient(app, headers=ADMIN_HEADERS) as budgeted:
         response = budgeted.post("/tickets", content=body, headers=JSON)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "2"

@@ -16,7 +16,7 @@ import requests
 from api.kit import clock, database
 from bench.harness import api_process
 from tests.builders import snapshot_json
-from tests.conftest import fresh_database
+from tests.conftest import ADMIN_HEADERS, ADMIN_KEY, fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +29,12 @@ CHECKS = (
 def test_no_generated_request_gets_a_5xx_or_an_answer_outside_the_schema(server_url: str) -> None:
     url = fresh_database(server_url, "sla_schemathesis_test")
     database.migrate(url)
-    with api_process(url, SLA_EVALUATOR_ENABLED="false", SLA_NOTIFICATIONS_ENABLED="false") as api:
+    keys = {"SLA_AUTH": "on", "SLA_ADMIN_KEY": ADMIN_KEY}
+    with api_process(url, SLA_EVALUATOR_ENABLED="false", SLA_NOTIFICATIONS_ENABLED="false", **keys) as api:
         created = clock.utc_now() - timedelta(hours=2)
         batch = [snapshot_json(f"{n}", created_at=created) for n in range(20)]
-        assert requests.post(f"{api.base}/tickets", json=batch, timeout=10).status_code == 200
+        posted = requests.post(f"{api.base}/tickets", json=batch, headers=ADMIN_HEADERS, timeout=10)
+        assert posted.status_code == 200
         result = subprocess.run(
             [
                 sys.executable,
@@ -52,6 +54,8 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_outside_the_schema(server_
                 "10",
                 "--seed",
                 "7",
+                "--header",
+                f"Authorization: {ADMIN_HEADERS['Authorization']}",
             ],
             capture_output=True,
             text=True,

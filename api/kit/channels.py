@@ -10,3 +10,6 @@ EVENTS_CHANNEL: Final = "sla_events"
 
 # A pass announces that it queued notification deliveries; every process's delivery worker wakes.
 DELIVERIES_CHANNEL: Final = "sla_deliveries"
+
+# A key was revoked; every process forgets the keys it knows.
+KEYS_CHANNEL: Final = "sla_keys"

@@ -43,6 +43,7 @@ class ApiError(Exception):
 
     status_code = 400
     error = "bad_request"
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str | None = None, detail: Any = None) -> None:
         super().__init__(message or self.error)
@@ -102,7 +103,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status_code, exc.error, exc.detail if exc.detail is not None else exc.message)
+        response = error_response(exc.status_code, exc.error, exc.detail if exc.detail is not None else exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,13 +1,56 @@
 """Prometheus metrics of the process, in one registry (`GET /metrics` serves it).
 
 Names follow Prometheus' conventions: `_total` for counters, `_seconds` for durations, base units,
-and labels with a bounded set of values (never a ticket id).
+and labels with a bounded set of values (never a ticket id). Counters count what this process
+did: a pass's events in the process that leads, snapshots in the one that took them.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator import metrics as http_metrics
+from starlette.applications import Starlette
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
+SNAPSHOTS = Counter(
+    "sla_snapshots",
+    "Snapshots taken, by outcome: created, updated, unchanged, stale or conflict",
+    ["outcome"],
+    registry=REGISTRY,
+)
+BATCHES_REJECTED = Counter(
+    "sla_snapshot_batches_rejected", "POST /tickets bodies refused as a whole (nothing written)", registry=REGISTRY
+)
+EVENTS = Counter(
+    "sla_events", "Alerts and breaches recorded by this process's passes", ["kind", "clock"], registry=REGISTRY
+)
+EVENT_DELAY = Histogram(
+    "sla_event_delay_seconds",
+    "How long after its due instant each event was recorded (detected_at - due_at)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+    registry=REGISTRY,
+)
+EVALUATOR_LEADER = Gauge(
+    "sla_evaluator_leader", "1 in the process whose evaluator holds the lease, 0 elsewhere", registry=REGISTRY
+)
+EVALUATOR_PASS = Histogram(
+    "sla_evaluator_pass_seconds",
+    "Duration of the evaluator's passes",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+NEXT_DUE = Gauge(
+    "sla_next_due_seconds",
+    "Seconds until the next deadline not yet recorded falls due (negative: overdue; NaN: none)",
+    registry=REGISTRY,
+)
+CONFIG_VERSION = Gauge("sla_config_version", "Version of the SLA config in force", registry=REGISTRY)
+CONFIG_RELOADS = Counter(
+    "sla_config_reloads",
+    "Reads of the SLA config file, by result: applied, unchanged or refused",
+    ["result"],
+    registry=REGISTRY,
+)
 NOTIFICATION_DELIVERIES = Counter(
     "sla_notification_deliveries",
     "Delivery attempts by how they ended: delivered, retry, dead or disabled (a 410 Gone)",
@@ -22,3 +65,17 @@ NOTIFICATION_OLDEST_PENDING = Gauge(
     "Age of the oldest pending delivery at the last scrape (0 when none)",
     registry=REGISTRY,
 )
+
+HTTP_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+def instrument_http(app: Starlette) -> None:
+    """Count and time every request by route template (`/tickets/{ticket_id}`), method and status."""
+    instrumentator = Instrumentator(registry=REGISTRY, should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(
+        http_metrics.requests(metric_namespace="sla", registry=REGISTRY),
+        http_metrics.latency(
+            metric_namespace="sla", should_include_status=False, buckets=HTTP_DURATION_BUCKETS, registry=REGISTRY
+        ),
+    )
+    instrumentator.instrument(app)

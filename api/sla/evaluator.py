@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.kit import clock
+from api.kit import clock, metrics
 from api.sla import passes, summary
 from api.sla.leadership import Leadership
 from api.sla.wakeups import Wakeups
@@ -101,7 +101,9 @@ class Evaluator:
             more = True
             while more and not self._stopping.is_set():
                 self._rerun.clear()
-                more = self._pass_once() or self._rerun.is_set()
+                with metrics.EVALUATOR_PASS.time():
+                    unfinished = self._pass_once()
+                more = unfinished or self._rerun.is_set()
             self._schedule_next()
         except Exception:  # the pass retries at the next wake; one failure must not stop the evaluator
             logger.exception("SLA evaluation pass failed")

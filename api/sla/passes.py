@@ -12,13 +12,14 @@ record events take a lock first, so events commit in the order of their ids: a c
 seen event n can ask for the events after n and miss none.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit import metrics
 from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
 from api.models.tickets import EVENT_BITS, deadline_column
 from api.sla import checks
@@ -99,7 +100,12 @@ RECORD_DUE = text(f"""
            (SELECT count(*) FROM queued) AS queued,
            (SELECT count(*) FROM marked) AS marked,
            (SELECT count(*) FROM announced) AS announced,
-           (SELECT count(*) FROM counted) AS counted
+           (SELECT count(*) FROM counted) AS counted,
+           (SELECT json_agg(json_build_array(o.clock, o.kind, o.delays)) FROM (
+                SELECT clock, kind, array_agg(EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - due_at))::float8)
+                       AS delays
+                FROM inserted GROUP BY clock, kind
+           ) AS o) AS observed
 """)
 
 LOCK_EVENT_LOG = text("SELECT pg_advisory_xact_lock(:key)")
@@ -114,6 +120,8 @@ class ChunkResult:
     examined: int
     recorded: int
     queued: int
+    # (clock, kind, the delay of each event recorded), for the metrics once the chunk commits.
+    observed: list[tuple[str, str, list[float]]] = field(default_factory=list)
 
 
 def _rules(active: ActiveConfig | None) -> dict[str, object]:
@@ -143,7 +151,16 @@ def record_chunk(
     session.execute(LOCK_EVENT_LOG, {"key": EVENT_LOG_LOCK_KEY})
     params = {"now": now, "since": since or EARLIEST, "limit": limit, **_rules(active)}
     row = session.execute(RECORD_DUE, params).one()
-    return ChunkResult(examined=row.examined, recorded=row.recorded, queued=row.queued)
+    observed = [(clock, kind, delays) for clock, kind, delays in row.observed or ()]
+    return ChunkResult(examined=row.examined, recorded=row.recorded, queued=row.queued, observed=observed)
+
+
+def _count(result: ChunkResult) -> None:
+    """Count a committed chunk's events and how late each was recorded."""
+    for clock_name, kind, delays in result.observed:
+        metrics.EVENTS.labels(kind=kind, clock=clock_name).inc(len(delays))
+        for delay in delays:
+            metrics.EVENT_DELAY.observe(delay)
 
 
 def next_check_at(session: Session) -> datetime | None:
@@ -169,5 +186,6 @@ def record_due(
             result = record_chunk(session, now=now, since=since, active=active)
             session.commit()
             recorded += result.recorded
+            _count(result)
             if result.examined < RECORD_CHUNK:
                 return recorded

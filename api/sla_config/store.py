@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.kit import clock
+from api.kit import clock, metrics
 from api.sla_config import versions
 from api.sla_config.loader import ConfigError, load_file
 from api.sla_config.schema import SlaConfig
@@ -105,6 +105,7 @@ class ConfigStore:
                 parsed = load_file(self.path)
                 if self._active is not None and parsed.content_hash == self._active.content_hash:
                     self._last_error = None
+                    metrics.CONFIG_RELOADS.labels(result="unchanged").inc()
                     return True
                 with self._sessions() as session:
                     version = versions.register(session, parsed=parsed, source_path=str(self.path), now=now)
@@ -113,11 +114,13 @@ class ConfigStore:
             except ConfigError as exc:
                 self._last_error = ReloadError(message=str(exc), at=now)
                 logger.error("SLA config %s refused, last good config stays in force: %s", self.path, exc)
+                metrics.CONFIG_RELOADS.labels(result="refused").inc()
                 return False
             except SQLAlchemyError as exc:
                 reason = f"the new version could not be stored: {getattr(exc, 'orig', None) or exc}"
                 self._last_error = ReloadError(message=reason, at=now)
                 logger.error("SLA config %s not applied, the database is not reachable: %s", self.path, exc)
+                metrics.CONFIG_RELOADS.labels(result="refused").inc()
                 return False
             active = ActiveConfig(
                 config=parsed.config,
@@ -130,6 +133,7 @@ class ConfigStore:
             self._active = active
             self._last_error = None
         logger.info("SLA config version %s in force from %s", active.version, self.path)
+        metrics.CONFIG_RELOADS.labels(result="applied").inc()
         for listener in self._listeners:
             listener(active)
         return True

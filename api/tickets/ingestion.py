@@ -162,9 +162,11 @@ def _outcomes(
     return written
 
 
-def ingest_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> Steps:
-    """The statements of one batch and the decisions between them, free of I/O."""
-    params = {"now": now, "version": active.version}
+def ingest_steps(
+    snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime, source: str | None = None
+) -> Steps:
+    """The statements of one batch and the decisions between them, free of I/O; `source` names the sender."""
+    params = {"now": now, "version": active.version, "source": source}
     within = _within_batch(snapshots)
     claimed = [_row(history, active) for history in within.values()]
     (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]

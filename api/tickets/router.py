@@ -1,7 +1,7 @@
 """HTTP endpoints of tickets: the batch ingestion and the reads."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -9,9 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.kit import clock
+from api.kit import clock, metrics
 from api.kit.database import SessionDep
-from api.kit.errors import ErrorBody, NotFound
+from api.kit.errors import ApiError, ErrorBody, NotFound
 from api.kit.statuses import Status
 from api.models import Ticket, TicketSnapshot
 from api.sla import events, state
@@ -22,9 +22,10 @@ from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ConfigStore
 from api.tickets import queries, service
 from api.tickets.schemas import (
+    HistoryItem,
     HistoryPage,
     IngestResult,
-    SnapshotPublic,
+    Outcome,
     TicketDetail,
     TicketListItem,
     TicketPage,
@@ -35,6 +36,7 @@ from api.tickets.validation import BATCH_SCHEMA, parse_batch
 router = APIRouter(tags=["tickets"])
 
 THREADED_VALIDATION_BYTES = 256 * 1024
+OUTCOMES = get_args(Outcome)
 DETAIL_HISTORY = 1_000
 
 
@@ -64,14 +66,24 @@ async def post_tickets(request: Request, store: ConfigStoreDep) -> Response:
     active = store.active
     body = await request.body()
     # Validating a large batch takes a while: in a thread, the event loop still answers other requests.
-    if len(body) > THREADED_VALIDATION_BYTES:
-        snapshots = await run_in_threadpool(parse_batch, body, active)
-    else:
-        snapshots = parse_batch(body, active)
+    try:
+        if len(body) > THREADED_VALIDATION_BYTES:
+            snapshots = await run_in_threadpool(parse_batch, body, active)
+        else:
+            snapshots = parse_batch(body, active)
+    except ApiError:
+        metrics.BATCHES_REJECTED.inc()
+        raise
     pool: AsyncConnectionPool[AsyncConnection[Any]] = request.app.state.ingest_pool
     # The block commits on leaving it: before the response is sent, never after.
     async with pool.connection() as connection:
-        report = await service.ingest_async(connection, snapshots=snapshots, active=active, now=clock.utc_now())
+        principal = request.state.principal
+        report = await service.ingest_async(
+            connection, snapshots=snapshots, active=active, now=clock.utc_now(), source=principal.name
+        )
+    for outcome in OUTCOMES:
+        if count := getattr(report, outcome):
+            metrics.SNAPSHOTS.labels(outcome=outcome).inc(count)
     # Serialized straight from the dataclasses: 10,000 outcome models would cost more than the insert.
     return Response(content=orjson.dumps(report), media_type="application/json")
 
@@ -123,8 +135,8 @@ def list_tickets(
     return TicketPage(items=[_list_item(ticket, now, config) for ticket in rows], next_cursor=next_cursor)
 
 
-def _snapshot_public(row: TicketSnapshot) -> SnapshotPublic:
-    return SnapshotPublic(
+def _history_item(row: TicketSnapshot) -> HistoryItem:
+    return HistoryItem(
         id=row.ticket_id,
         priority=row.priority,
         customer_tier=row.customer_tier,
@@ -133,6 +145,7 @@ def _snapshot_public(row: TicketSnapshot) -> SnapshotPublic:
         status=row.status,
         first_response_at=row.first_response_at,
         received_at=row.received_at,
+        source=row.source,
     )
 
 
@@ -152,7 +165,7 @@ def get_history(
     if queries.get_ticket(session, ticket_id) is None:
         raise NotFound(f"no ticket {ticket_id!r}")
     rows, next_cursor = queries.history_page(session, ticket_id, limit=limit, cursor=cursor)
-    return HistoryPage(items=[_snapshot_public(row) for row in rows], next_cursor=next_cursor)
+    return HistoryPage(items=[_history_item(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -170,7 +183,7 @@ def get_ticket(ticket_id: str, session: SessionDep, store: ConfigStoreDep) -> Ti
     ticket = queries.get_ticket(session, ticket_id)
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id!r}")
-    history = [_snapshot_public(row) for row in queries.newest_history(session, ticket_id, limit=DETAIL_HISTORY)]
+    history = [_history_item(row) for row in queries.newest_history(session, ticket_id, limit=DETAIL_HISTORY)]
     recorded = [
         EventPublic.model_validate(event, from_attributes=True) for event in events.events_of(session, ticket_id)
     ]

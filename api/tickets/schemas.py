@@ -120,6 +120,12 @@ class SnapshotPublic(BaseModel):
     received_at: datetime
 
 
+class HistoryItem(SnapshotPublic):
+    """A snapshot of a ticket's history, with the name of the key it came through."""
+
+    source: str | None
+
+
 class TicketPublic(SnapshotPublic):
     """A ticket's current snapshot and its SLA state."""
 
@@ -145,7 +151,7 @@ class TicketDetail(BaseModel):
 
     ticket: TicketPublic
     clocks: dict[Literal["response", "resolution"], ClockPublic]
-    history: list[SnapshotPublic]
+    history: list[HistoryItem]
     history_total: int
     events: list[EventPublic]
 
@@ -153,5 +159,5 @@ class TicketDetail(BaseModel):
 class HistoryPage(BaseModel):
     """One page of a ticket's snapshots, oldest first."""
 
-    items: list[SnapshotPublic]
+    items: list[HistoryItem]
     next_cursor: str | None

@@ -13,24 +13,36 @@ from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
 
 
-def ingest(session: Session, *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime) -> IngestReport:
+def ingest(
+    session: Session,
+    *,
+    snapshots: Sequence[SnapshotIn],
+    active: ActiveConfig,
+    now: datetime,
+    source: str | None = None,
+) -> IngestReport:
     """Apply a batch in the session's transaction; a lost race with another writer is run again."""
     for attempt in attempts():
         with attempt:
             connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-            report: IngestReport = run_steps(connection, ingest_steps(snapshots, active, now))
+            report: IngestReport = run_steps(connection, ingest_steps(snapshots, active, now, source))
             return report
         session.rollback()
     raise AssertionError("attempts() raises the last failure")
 
 
 async def ingest_async(
-    connection: psycopg.AsyncConnection[Any], *, snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime
+    connection: psycopg.AsyncConnection[Any],
+    *,
+    snapshots: Sequence[SnapshotIn],
+    active: ActiveConfig,
+    now: datetime,
+    source: str | None = None,
 ) -> IngestReport:
     """Apply a batch in the connection's transaction; a lost race with another writer is run again."""
     for attempt in attempts():
         with attempt:
-            report: IngestReport = await run_steps_async(connection, ingest_steps(snapshots, active, now))
+            report: IngestReport = await run_steps_async(connection, ingest_steps(snapshots, active, now, source))
             return report
         await connection.rollback()
     raise AssertionError("attempts() raises the last failure")

@@ -33,12 +33,14 @@ READ_STORED = f"""
 
 WRITE_HISTORY = f"""
     INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
-                                  first_response_at, received_at)
-    SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, %(now)s
+                                  first_response_at, received_at, source)
+    SELECT r.id, r.updated_at, r.priority, r.customer_tier, r.created_at, r.status, r.first_response_at, %(now)s,
+           %(source)s
     FROM json_to_recordset(CAST(%(history)s AS json)) AS r({SNAPSHOT_RECORD})
     ON CONFLICT (ticket_id, updated_at) DO UPDATE SET
         priority = excluded.priority, customer_tier = excluded.customer_tier, created_at = excluded.created_at,
-        status = excluded.status, first_response_at = excluded.first_response_at, received_at = excluded.received_at
+        status = excluded.status, first_response_at = excluded.first_response_at, received_at = excluded.received_at,
+        source = excluded.source
 """
 
 WRITE_CURRENT = f"""

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bench.harness import free_port
-from tests.conftest import ROOT, SEED_CONFIG, fresh_database
+from tests.conftest import ADMIN_KEY, ROOT, SEED_CONFIG, fresh_database
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -54,6 +54,8 @@ def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "DATABASE_URL": database_url,
         "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
         "SLA_LEADER_RETRY_SECONDS": "0.2",
+        "SLA_AUTH": "on",
+        "SLA_ADMIN_KEY": ADMIN_KEY,
     }
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "api", "--port", str(port), "--log-level", "warning"]
@@ -65,4 +67,5 @@ def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def dashboard_env(live_api: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the dashboard's API client at the live API."""
     monkeypatch.setenv("SLA_API_URL", live_api)
+    monkeypatch.setenv("SLA_API_KEY", ADMIN_KEY)
     return live_api

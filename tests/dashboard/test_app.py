@@ -8,7 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from api.kit.timestamps import rfc3339
 from tests.builders import snapshot_json
-from tests.conftest import ROOT
+from tests.conftest import ADMIN_HEADERS, ROOT
+
+# The API as the tests reach it directly, with the admin key.
+admin_api = requests.Session()
+admin_api.headers.update(ADMIN_HEADERS)
 
 APP = str(ROOT / "dashboard" / "streamlit_app.py")
 
@@ -34,15 +38,15 @@ def seeded(live_api: str) -> str:
         snapshot_json("app-healthy", created_at=now, priority="low", customer_tier="silver"),
         snapshot_json("app-done", created_at=now - timedelta(minutes=30), updated_at=now, status="resolved"),
     ]
-    assert requests.post(f"{live_api}/tickets", json=batch, timeout=10).status_code == 200
+    assert admin_api.post(f"{live_api}/tickets", json=batch, timeout=10).status_code == 200
     deadline = datetime.now(UTC) + timedelta(seconds=10)
-    while len(requests.get(f"{live_api}/alerts", timeout=10).json()["items"]) < 2:
+    while len(admin_api.get(f"{live_api}/alerts", timeout=10).json()["items"]) < 2:
         assert datetime.now(UTC) < deadline, "the evaluator did not record the events"
     return live_api
 
 
 def test_the_overview_tiles_match_the_summary(seeded: str, dashboard_env: str) -> None:
-    summary = requests.get(f"{seeded}/dashboard/summary", timeout=10).json()
+    summary = admin_api.get(f"{seeded}/dashboard/summary", timeout=10).json()
 
     page = app()
 
@@ -111,7 +115,7 @@ def test_the_sidebar_form_creates_a_ticket_and_shows_field_errors(seeded: str, d
         [s.value for s in page.success],
         [e.value for e in page.error],
     )
-    assert requests.get(f"{seeded}/tickets/app-form", timeout=10).status_code == 200
+    assert admin_api.get(f"{seeded}/tickets/app-form", timeout=10).status_code == 200
 
     page.text_input(key="form_id").input("app-form-bad")
     page.text_input(key="form_created").input("2026-11-27T09:00:00")
@@ -131,20 +135,21 @@ def test_every_page_shows_a_banner_not_a_stack_trace_while_the_api_is_down(
 
 def test_a_snapshot_is_committed_before_its_success_is_answered(live_api: str) -> None:
     session = requests.Session()
+    session.headers.update(ADMIN_HEADERS)
     now = datetime.now(UTC)
     for n in range(40):
         ticket_id = f"read-own-write-{n}"
         assert session.post(f"{live_api}/tickets", json=snapshot_json(ticket_id, created_at=now), timeout=10).ok
-        assert requests.get(f"{live_api}/tickets/{ticket_id}", timeout=10).status_code == 200
+        assert admin_api.get(f"{live_api}/tickets/{ticket_id}", timeout=10).status_code == 200
 
 
 def test_a_breach_recorded_while_the_page_is_open_announces_itself(seeded: str, dashboard_env: str) -> None:
     page = app()
     assert not page.toast
     created = datetime.now(UTC) - timedelta(hours=1)
-    assert requests.post(f"{seeded}/tickets", json=[snapshot_json("app-toast", created_at=created)], timeout=10).ok
+    assert admin_api.post(f"{seeded}/tickets", json=[snapshot_json("app-toast", created_at=created)], timeout=10).ok
     deadline = datetime.now(UTC) + timedelta(seconds=10)
-    while not any(e["ticket_id"] == "app-toast" for e in requests.get(f"{seeded}/alerts", timeout=10).json()["items"]):
+    while not any(e["ticket_id"] == "app-toast" for e in admin_api.get(f"{seeded}/alerts", timeout=10).json()["items"]):
         assert datetime.now(UTC) < deadline, "the evaluator did not record the breach"
 
     page.run()

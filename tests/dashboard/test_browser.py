@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from api.kit.timestamps import rfc3339
 from bench.harness import free_port
-from tests.conftest import ROOT
+from tests.conftest import ADMIN_KEY, ROOT
 from tests.dashboard.conftest import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 def dashboard_url(live_api: str) -> Iterator[str]:
     """`streamlit run dashboard/streamlit_app.py` against the live API."""
     port = free_port()
-    env = {**os.environ, "SLA_API_URL": live_api, "SLA_DASHBOARD_REFRESH_SECONDS": "1"}
+    env = {**os.environ, "SLA_API_URL": live_api, "SLA_API_KEY": ADMIN_KEY, "SLA_DASHBOARD_REFRESH_SECONDS": "1"}
     command = [
         sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -14,7 +14,7 @@ from api.kit import clock
 from api.main import create_app
 from api.sla import passes
 from tests.builders import snapshot_json
-from tests.conftest import SEED_CONFIG, make_settings
+from tests.conftest import ADMIN_HEADERS, SEED_CONFIG, make_settings
 from tests.receiver import Receiver, running_receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -38,7 +38,7 @@ def notifying_app(sessions: sessionmaker[Session], database_url: str, config_pat
     def start(notifications: str, **settings: Any) -> TestClient:
         config_path.write_text(f"{SEED_CONFIG}\nnotifications:\n{notifications}")
         overrides = {"sla_notifications_enabled": True, "sla_notification_timeout_seconds": 2.0, **settings}
-        client = TestClient(create_app(make_settings(database_url, config_path, **overrides)))
+        client = TestClient(create_app(make_settings(database_url, config_path, **overrides)), headers=ADMIN_HEADERS)
         client.__enter__()
         started.append(client)
         return client

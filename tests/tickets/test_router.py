@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests.builders import ids, post, seed, snapshot_json
-from tests.conftest import T0, FrozenClock
+from tests.conftest import ADMIN_HEADERS, T0, FrozenClock
 
 
 def test_counts_every_outcome_and_lists_them_in_request_order(client: TestClient, frozen_clock: FrozenClock) -> None:
@@ -79,7 +79,7 @@ def test_a_body_over_the_size_limit_gets_413(database_url: str, config_path: Any
     from tests.conftest import make_settings
 
     app = create_app(make_settings(database_url, config_path, sla_max_body_bytes=1_000))
-    with TestClient(app) as small:
+    with TestClient(app, headers=ADMIN_HEADERS) as small:
         response = small.post(
             "/tickets", content=json.dumps([snapshot_json(f"T-{n}", created_at=T0) for n in range(20)])
         )
