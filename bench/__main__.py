@@ -9,6 +9,7 @@ import argparse
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,21 +120,32 @@ def main() -> None:
         metavar="FOLDER",
         help="sample the API with py-spy and write where its time went to FOLDER (default bench/results/profiles)",
     )
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads to run (default: all)")
     parser.add_argument("--output", default=str(harness.ROOT / "bench" / "results" / "latest.md"))
     args = parser.parse_args()
     profiling.OUTPUT["folder"] = Path(args.profile) if args.profile else None
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
+    seconds = {"tiny": 2, "quick": 5, "full": 15}[mode]
+    runs: dict[str, Callable[[], list[workloads.Row]]] = {
+        "ingest_batches": lambda: workloads.ingest_batches(size.batch_snapshots, size.naive),
+        "ingest_single": lambda: workloads.ingest_single(size.single, seconds=seconds),
+        "access_cost": lambda: workloads.access_cost(size.batch_snapshots, seconds=seconds),
+        "evaluator_pass": lambda: workloads.evaluator_pass(size.open, size.due),
+        "reads_and_memory": lambda: workloads.reads_and_memory(size.open),
+        "config_change": lambda: workloads.config_change(size.open),
+        "api_during_pass": lambda: workloads.api_during_pass(size.open, size.busy),
+        "alert_latency": lambda: workloads.alert_latency(size.open, size.latency, size.over),
+        "deliveries": lambda: notifications.deliveries(size.burst),
+        "streams": lambda: notifications.streams(size.stream_clients, size.stream_events, size.stream_over),
+    }
+    chosen = args.only.split(",") if args.only else list(runs)
+    unknown = sorted(set(chosen) - set(runs))
+    if unknown:
+        parser.error(f"unknown workloads {', '.join(unknown)}; known: {', '.join(runs)}")
     rows: list[workloads.Row] = []
-    rows += workloads.ingest_batches(size.batch_snapshots, size.naive)
-    rows += workloads.ingest_single(size.single, seconds={"tiny": 2, "quick": 5, "full": 15}[mode])
-    rows += workloads.evaluator_pass(size.open, size.due)
-    rows += workloads.reads_and_memory(size.open)
-    rows += workloads.config_change(size.open)
-    rows += workloads.api_during_pass(size.open, size.busy)
-    rows += workloads.alert_latency(size.open, size.latency, size.over)
-    rows += notifications.deliveries(size.burst)
-    rows += notifications.streams(size.stream_clients, size.stream_events, size.stream_over)
+    for name in chosen:
+        rows += runs[name]()
     table = render(rows, mode)
     print(table)
     with open(args.output, "w", encoding="utf-8") as handle:

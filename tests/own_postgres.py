@@ -51,9 +51,10 @@ class OwnPostgres:
             **self._as,
         )
 
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
+    def start(self, **settings: str) -> None:
+        """Start the server, with any further `settings`, and wait until it accepts connections."""
         options = f"-p {self.port} -k '' -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {name}={value}" for name, value in settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.data / "log"), "start")
 
     def stop(self) -> None:

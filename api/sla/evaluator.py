@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.kit import clock, metrics
-from api.sla import passes, summary
+from api.sla import passes, summary, walk
 from api.sla.leadership import Leadership
 from api.sla.wakeups import Wakeups
 from api.sla.walk import ConfigWalk
@@ -46,8 +46,8 @@ class Evaluator:
         self._pass_lock = threading.Lock()
         self._rerun = threading.Event()
         # Set when open tickets may carry another config's deadlines: at start, after a reload, and
-        # on each sweep (a replica with another file may have written some). Finding none is a
-        # scan of the open tickets, too dear for every pass.
+        # on each sweep (a replica with another file may have written some). Each pass that finds
+        # it set asks the index of open tickets' versions first, and walks only if one is stale.
         self._stale_possible = threading.Event()
         self._stale_possible.set()
         self._walk = ConfigWalk(sessions)
@@ -135,26 +135,34 @@ class Evaluator:
         started = time.monotonic()
         active = self._store.active
         now = clock.utc_now()
-        walking = self._stale_possible.is_set()
+        walking = self._stale_possible.is_set() and (self._walk.in_progress or self._stale_found(active))
         # While a walk moves open tickets to another config, only what falls due meanwhile is
         # recorded between its chunks. What the new deadlines made overdue waits for the walk's
         # end, so that the new deadlines are all in force first.
         since = self._walk.recent(now) if walking else None
-        recorded = passes.record_due(self._sessions, now=now, since=since, active=active)
+        recorded = passes.record_due(self._sessions, since=since, active=active)
         walk_unfinished = False
         if walking:
             while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
                 if self._walk_step(active):
-                    recorded += passes.record_due(self._sessions, now=clock.utc_now(), active=active)
+                    recorded += passes.record_due(self._sessions, active=active)
                     break
-                recorded += passes.record_due(
-                    self._sessions, now=clock.utc_now(), since=self._walk.recent(now), active=active
-                )
+                recorded += passes.record_due(self._sessions, since=self._walk.recent(now), active=active)
             else:
                 walk_unfinished = True
         if recorded:
             logger.info("recorded %s SLA events in %.3f s", recorded, time.monotonic() - started)
         return walk_unfinished
+
+    def _stale_found(self, active: ActiveConfig) -> bool:
+        """Whether open tickets are left on another config; clears the flag when none are."""
+        # Cleared before asking, so a reload announced meanwhile sets it again and is not lost.
+        self._stale_possible.clear()
+        with self._sessions() as session:
+            stale = walk.anything_stale(session, active)
+        if stale or self._store.active.version != active.version:
+            self._stale_possible.set()
+        return stale
 
     def _walk_step(self, active: ActiveConfig) -> bool:
         """One step of the walk; True once a whole walk found nothing left to move."""

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.kit import metrics
+from api.kit import clock, metrics
 from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL
 from api.models.tickets import EVENT_BITS, deadline_column
 from api.sla import checks
@@ -139,17 +139,19 @@ def _rules(active: ActiveConfig | None) -> dict[str, object]:
 def record_chunk(
     session: Session,
     *,
-    now: datetime,
+    now: datetime | None = None,
     since: datetime | None = None,
     active: ActiveConfig | None = None,
     limit: int = RECORD_CHUNK,
 ) -> ChunkResult:
     """Record every event due by `now` for up to `limit` tickets and queue their deliveries; the caller commits.
 
-    Without `active`, events name the version of their ticket and go to no destination.
+    Without `now`, the clock is read once the event log is locked, so `detected_at` is the instant
+    the chunk runs, milliseconds before its commit. Without `active`, events name the version of
+    their ticket and go to no destination.
     """
     session.execute(LOCK_EVENT_LOG, {"key": EVENT_LOG_LOCK_KEY})
-    params = {"now": now, "since": since or EARLIEST, "limit": limit, **_rules(active)}
+    params = {"now": now or clock.utc_now(), "since": since or EARLIEST, "limit": limit, **_rules(active)}
     row = session.execute(RECORD_DUE, params).one()
     observed = [(clock, kind, delays) for clock, kind, delays in row.observed or ()]
     return ChunkResult(examined=row.examined, recorded=row.recorded, queued=row.queued, observed=observed)
@@ -169,17 +171,21 @@ def next_check_at(session: Session) -> datetime | None:
 
 
 def record_due(
-    sessions: sessionmaker[Session], *, now: datetime, since: datetime | None = None, active: ActiveConfig | None = None
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    active: ActiveConfig | None = None,
 ) -> int:
     """The pass: record every event due by `now` (of tickets whose next check is after `since`).
 
-    Returns how many were recorded. Each chunk commits on its own, so a ticket being evaluated
-    is held for one chunk, not the whole pass. When nothing is due the pass is one index lookup
-    of the earliest pending deadline.
+    Without `now`, each chunk records what is due when it runs. Returns how many were recorded.
+    Each chunk commits on its own, so a ticket being evaluated is held for one chunk, not the
+    whole pass. When nothing is due the pass is one index lookup of the earliest pending deadline.
     """
     with sessions() as session:
         upcoming = next_check_at(session)
-        if upcoming is None or upcoming > now:
+        if upcoming is None or upcoming > (now or clock.utc_now()):
             return 0
         recorded = 0
         while True:

@@ -176,6 +176,27 @@ def movable_document(session: Session, config: SlaConfig) -> str:
     return orjson.dumps(rows).decode()
 
 
+# The distinct versions of open tickets, one probe of their index each, stopping at the first
+# that is not the config in force: with nothing stale, a few index lookups whatever the ticket count.
+STALE_EXISTS = text(f"""
+    WITH RECURSIVE versions (version) AS (
+        (SELECT config_version FROM tickets WHERE {OPEN_STATUS_SQL} ORDER BY config_version LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.config_version FROM tickets AS t
+                WHERE t.{OPEN_STATUS_SQL} AND t.config_version > versions.version
+                ORDER BY t.config_version LIMIT 1)
+        FROM versions WHERE versions.version IS NOT NULL
+    )
+    SELECT EXISTS (SELECT FROM versions WHERE version IS NOT NULL AND NOT (version = ANY(:equivalent_versions)))
+""")
+
+
+def anything_stale(session: Session, active: ActiveConfig) -> bool:
+    """Whether any open ticket is on a config version other than `active` (or one equivalent to it)."""
+    equivalent = list(active.equivalent_versions or (active.version,))
+    return bool(session.execute(STALE_EXISTS, {"equivalent_versions": equivalent}).scalar_one())
+
+
 def splits(session: Session, parts: int) -> list[str]:
     """Ids that cut the tickets into `parts` ranges of about equal size (fewer for a small table)."""
     found = {session.execute(SPLITS, {"part": part, "parts": parts}).scalar() for part in range(1, parts)}
@@ -246,6 +267,11 @@ class ConfigWalk:
         if self.started_at is None:
             self.started_at = now
         return self.started_at - RECENT_MARGIN
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a walk has begun and not yet gone through every lane."""
+        return bool(self.lanes)
 
     def step(self, active: ActiveConfig) -> bool:
         """Move one chunk per lane to `active`; True once a whole walk found nothing to move."""

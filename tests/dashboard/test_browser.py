@@ -90,5 +90,5 @@ def test_a_ticket_created_in_the_sidebar_is_listed_alerts_in_amber_and_opens_its
 
     alert.get_by_role("link", name="browser-1").click()
     expect(page.get_by_role("heading", name="browser-1")).to_be_visible(timeout=15_000)
-    expect(page.get_by_text("Response clock")).to_be_visible()
+    expect(page.get_by_text("Response clock", exact=True)).to_be_visible()
     expect(page.locator("table.events tr.event-alert")).to_be_visible()

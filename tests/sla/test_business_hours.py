@@ -201,7 +201,7 @@ def calendars(draw: st.DrawFn) -> tuple[str, dict[int, list[tuple[int, int]]], s
             start = draw(st.integers(0, 20)) * 60
             first = (start, start + draw(st.integers(1, 4)) * 60)
             ranges = [first]
-            if first[1] <= 1380 and draw(st.booleans()):
+            if first[1] <= 1320 and draw(st.booleans()):
                 second_start = first[1] + draw(st.integers(0, 1)) * 30 + 30
                 ranges.append((second_start, min(1440, second_start + draw(st.integers(1, 3)) * 60)))
             hours[day] = ranges

@@ -15,7 +15,7 @@ from api.models.tickets import CLOCK_COLUMNS
 from api.sla import replay, walk
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ConfigStore
-from tests.builders import apply_batch, event_keys, run_pass, snapshot
+from tests.builders import EDITED, apply_batch, event_keys, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0, FrozenClock
 from tests.strategies import ticket_histories
 
@@ -153,3 +153,54 @@ def test_a_clock_that_stopped_exactly_at_the_new_target_counts_as_breached(
         ticket = session.get(Ticket, "edge")
         assert ticket is not None
         assert ticket.response_due_at == T0 + timedelta(seconds=600)
+
+
+def test_only_open_tickets_on_another_config_count_as_stale(
+    sessions: sessionmaker[Session], config_store: ConfigStore, frozen_clock: FrozenClock
+) -> None:
+    apply_batch(
+        sessions,
+        config_store.active,
+        [snapshot("open", created_at=T0), snapshot("done", created_at=T0, status="resolved")],
+        now=T0,
+    )
+    with sessions() as session:
+        assert not walk.anything_stale(session, config_store.active)
+    config_store.path.write_text(EDITED)
+    config_store.reload()
+
+    with sessions.begin() as session:
+        assert walk.anything_stale(session, config_store.active)
+        session.execute(text("UPDATE tickets SET status = 'closed' WHERE id = 'open'"))
+    with sessions() as session:
+        # Finished tickets keep the version they finished under: nothing for a walk to move.
+        assert not walk.anything_stale(session, config_store.active)
+
+
+def test_asking_whether_anything_is_stale_probes_the_index_instead_of_scanning_the_tickets(
+    sessions: sessionmaker[Session], config_store: ConfigStore, frozen_clock: FrozenClock
+) -> None:
+    version = config_store.active.version
+    with sessions.begin() as session:
+        session.execute(
+            text("""
+                INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, received_at,
+                                     config_version, response_phase, response_elapsed_us, response_target_us,
+                                     resolution_phase, resolution_elapsed_us, resolution_target_us)
+                SELECT 'S-' || g, 'high', 'gold', CASE WHEN g % 3 = 0 THEN 'closed' ELSE 'open' END,
+                       :t0, :t0, :t0, CASE WHEN g % 3 = 0 THEN :version - 1 ELSE :version END,
+                       'met', 0, 1, 'met', 0, 1
+                FROM generate_series(1, 20000) AS g
+            """),
+            {"t0": T0, "version": version},
+        )
+        session.execute(text("ANALYZE tickets"))
+    with sessions() as session:
+        equivalent = list(config_store.active.equivalent_versions or (version,))
+        plan = "\n".join(
+            session.scalars(text(f"EXPLAIN {walk.STALE_EXISTS.text}"), {"equivalent_versions": equivalent})
+        )
+        assert not walk.anything_stale(session, config_store.active)
+
+    assert "ix_tickets_open_config_version" in plan
+    assert "Seq Scan" not in plan
