@@ -1,4 +1,4 @@
-"""The SLA monitor dashboard: `streamlit run dashboard/streamlit_app.py` (API URL in SLA_API_URL)."""
+"""The SLA monitor dashboard, started by `python -m dashboard`; the API is at SLA_API_URL."""
 
 import sys
 from pathlib import Path
@@ -8,11 +8,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st
 
-from dashboard import sidebar, ui
+from dashboard import sidebar, signin, ui
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
 st.set_page_config(page_title="SLA monitor", page_icon=":material/timer:", layout="wide")
+# Before st.navigation, so that no page runs for someone turned away and every page shows the notice.
+signin.require_allowed_user()
 page = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bench.harness import free_port
+from dashboard.access import auth_secrets_toml
 from tests.conftest import ROOT, fresh_database
 from tests.dashboard.conftest import wait_until_up
 
@@ -92,6 +94,27 @@ def test_compose_publishes_on_127_0_0_1_and_gives_the_dashboard_a_key_of_its_own
     assert dashboard_key == services["api"]["environment"]["SLA_DASHBOARD_KEY"]
     assert dashboard_key != services["api"]["environment"]["SLA_ADMIN_KEY"]
     assert "SLA_ADMIN_KEY" not in services["dashboard"]["environment"]
+
+
+def test_compose_leaves_sign_in_off_by_default_and_hands_the_dashboard_the_sign_in_settings_from_env() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    sign_in = {
+        "SLA_OIDC_ISSUER_URL": "https://accounts.example.com",
+        "SLA_OIDC_CLIENT_ID": "sla-dashboard",
+        "SLA_OIDC_CLIENT_SECRET": "client-secret",
+        "SLA_DASHBOARD_URL": "https://sla.example.com",
+        "SLA_DASHBOARD_ALLOWED_USERS": "example.com",
+    }
+    default = yaml.safe_load(interpolate(text, env_example()))["services"]
+    configured = yaml.safe_load(interpolate(text, {**env_example(), **sign_in}))["services"]
+
+    assert auth_secrets_toml(default["dashboard"]["environment"], fallback_cookie_secret="x") is None
+    made = auth_secrets_toml(configured["dashboard"]["environment"], fallback_cookie_secret="x")
+    assert made is not None
+    assert tomllib.loads(made)["auth"]["redirect_uri"] == "https://sla.example.com/oauth2callback"
+    assert configured["dashboard"]["environment"]["SLA_DASHBOARD_ALLOWED_USERS"] == "example.com"
+    assert configured["api"]["environment"]["SLA_DASHBOARD_URL"] == "https://sla.example.com"
+    assert not any(name.startswith("SLA_OIDC_") for name in configured["api"]["environment"])
 
 
 def test_the_compose_database_gets_the_settings_the_embedded_one_gets() -> None:

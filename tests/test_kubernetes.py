@@ -355,7 +355,7 @@ def test_the_containers_keep_the_images_commands_and_listen_on_the_ports_the_doc
         assert "alembic upgrade head && exec python -m api" in command
         assert "--proxy-headers" in command
     else:
-        assert "streamlit run dashboard/streamlit_app.py" in command
+        assert "exec python -m dashboard " in command
         probe = container["readinessProbe"]["httpGet"]
         assert (probe["path"], container_port(container, probe["port"])) == ("/_stcore/health", built["expose"])
         assert container["livenessProbe"]["httpGet"]["path"] == "/_stcore/health"

@@ -1,6 +1,7 @@
-"""A live API process on its own database, for the dashboard to talk to."""
+"""A live API process on its own database for the dashboard to talk to, and a headless Chromium to drive it."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 from bench.harness import free_port
 from tests.conftest import ADMIN_KEY, ROOT, SEED_CONFIG, fresh_database
@@ -69,3 +71,27 @@ def dashboard_env(live_api: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("SLA_API_URL", live_api)
     monkeypatch.setenv("SLA_API_KEY", ADMIN_KEY)
     return live_api
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright; skipped where it is missing, except in CI."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is not installed at {executable}; .ci/run installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
