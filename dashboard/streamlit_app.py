@@ -11,8 +11,10 @@ import streamlit as st
 from dashboard import sidebar, ui
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
+# A local file: an emoji or Material icon as favicon is fetched from a CDN, which fails offline.
+FAVICON = str(Path(__file__).resolve().parent / "favicon.png")
 
-st.set_page_config(page_title="SLA monitor", page_icon=":material/timer:", layout="wide")
+st.set_page_config(page_title="SLA monitor", page_icon=FAVICON, layout="wide")
 page = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -23,5 +25,5 @@ page = st.navigation(
     ]
 )
 sidebar.render()
-ui.breach_toasts()
+ui.api_status()
 page.run()

@@ -77,7 +77,7 @@ def test_a_ticket_created_in_the_sidebar_is_listed_alerts_in_amber_and_opens_its
     page.goto(f"{dashboard_url}/tickets")
     row = page.locator('table.tickets tr[data-id="browser-1"]')
     expect(row).to_be_visible(timeout=15_000)
-    expect(row).to_contain_text("ok")
+    expect(row).to_contain_text("on track")
 
     page.goto(f"{dashboard_url}/alerts")
     alert = page.locator("table.events tr.event-alert", has_text="browser-1")
