@@ -98,8 +98,10 @@ def _upload() -> None:
         st.error(f"Not sent: {exc}.")
         return
     except api_client.ApiRejected as exc:
-        st.error("Nothing was written: fix these lines and send the file again.", icon=":material/error:")
-        st.dataframe(pd.DataFrame(transforms.upload_problems(exc.detail, upload.places)), hide_index=True)
+        problems = transforms.upload_problems(exc.detail, upload.places)
+        first = "; ".join(f"{p['where']}, {p['field'] or 'snapshot'}: {p['problem']}" for p in problems[:3])
+        st.error(f"Nothing was written; fix the file and send it again. {first}", icon=":material/error:")
+        st.table(pd.DataFrame(problems))
         return
     counts = {key: result[key] for key in ("created", "updated", "unchanged", "stale", "conflict")}
     st.success(", ".join(f"{count} {name}" for name, count in counts.items()))
