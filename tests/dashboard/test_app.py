@@ -1,6 +1,7 @@
 """Every page of the dashboard through Streamlit's AppTest, against the real API on a real database."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -8,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import ButtonGroup
 
 from api.kit.timestamps import rfc3339
+from dashboard import ui
 from tests.builders import snapshot_json
 from tests.conftest import ADMIN_HEADERS, ROOT, SEED_CONFIG
 
@@ -162,6 +164,30 @@ def test_the_config_page_shows_targets_and_version(seeded: str, dashboard_env: s
     assert len(targets) == 4
     assert set(targets["Calendar"]) == {"24x7"}
     assert not page.error
+
+
+def wait_for_reload_error(api: str, *, present: bool) -> None:
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while (admin_api.get(f"{api}/config", timeout=10).json()["last_error"] is not None) != present:
+        assert datetime.now(UTC) < deadline, "the reload was not seen"
+
+
+def test_a_refused_reload_is_shown_in_red_on_the_config_page_and_the_overview(seeded: str, dashboard_env: str) -> None:
+    path = Path(admin_api.get(f"{seeded}/config", timeout=10).json()["path"])
+    path.write_text("low: {silver: {response: -5, resolution: 1}}\n")
+    try:
+        wait_for_reload_error(seeded, present=True)
+        ui.config_in_force.clear()  # the pages share GET /config for a few seconds
+
+        config_page = app("app_pages/config.py")
+        overview = app()
+
+        assert any("was refused" in error.value for error in config_page.error)
+        assert "Version **1**" in " ".join(markdown.value for markdown in config_page.markdown)
+        assert any("was refused" in error.value for error in overview.error)
+    finally:
+        path.write_text(SEED_CONFIG)
+        wait_for_reload_error(seeded, present=False)
 
 
 def test_the_config_preview_says_what_a_candidate_would_change(seeded: str, dashboard_env: str) -> None:

@@ -114,6 +114,7 @@ def test_a_ticket_created_in_the_sidebar_is_listed_alerted_in_amber_and_every_pa
     expect(sidebar.get_by_text("Create or update a ticket")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
     expect(page.get_by_test_id("stMainMenu")).to_have_count(0)
+    expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)
 
     created = datetime.now(UTC) - LOW_SILVER_ALERT + timedelta(seconds=4)
     sidebar.get_by_label("Ticket id").fill("browser-1")
