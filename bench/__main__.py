@@ -1,4 +1,5 @@
-"""Run every workload and print the results table: `python -m bench [--quick]`.
+"""Run every workload and print the results table: `python -m bench [--quick]`; `python -m bench dashboard` runs
+the dashboard's pages only (bench/dashboard.py).
 
 Figures are measured against the real API process (uvicorn, one process) on real PostgreSQL,
 each beside a baseline measured in the same run. The table is written, with the machine, date
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import harness, notifications, profiling, workloads
+from bench import dashboard, harness, notifications, profiling, workloads
+
+RESULTS = harness.ROOT / "bench" / "results"
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def render(rows: list[workloads.Row], mode: str) -> str:
 def main() -> None:
     """Parse arguments, run the workloads, print and save the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("suite", nargs="?", choices=["all", "dashboard"], default="all")
+    parser.add_argument("--tickets", type=int, help="dashboard: stored tickets (default: the mode's open tickets)")
     parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     parser.add_argument("--tiny", action="store_true", help="smallest sizes, to check the scripts still work")
     parser.add_argument(
@@ -121,11 +126,14 @@ def main() -> None:
         help="sample the API with py-spy and write where its time went to FOLDER (default bench/results/profiles)",
     )
     parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads to run (default: all)")
-    parser.add_argument("--output", default=str(harness.ROOT / "bench" / "results" / "latest.md"))
+    parser.add_argument("--output", help="default: bench/results/latest.md, or dashboard.md for that suite")
     args = parser.parse_args()
     profiling.OUTPUT["folder"] = Path(args.profile) if args.profile else None
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
+    if args.suite == "dashboard":
+        _write(render(dashboard.pages(args.tickets or size.open), mode), args.output or RESULTS / "dashboard.md")
+        return
     seconds = {"tiny": 2, "quick": 5, "full": 15}[mode]
     runs: dict[str, Callable[[], list[workloads.Row]]] = {
         "ingest_batches": lambda: workloads.ingest_batches(size.batch_snapshots, size.naive),
@@ -146,10 +154,13 @@ def main() -> None:
     rows: list[workloads.Row] = []
     for name in chosen:
         rows += runs[name]()
-    table = render(rows, mode)
+    _write(render(rows, mode), args.output or RESULTS / "latest.md")
+
+
+def _write(table: str, output: str | Path) -> None:
+    """Print the table and save it."""
     print(table)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(table)
+    Path(output).write_text(table, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -38,15 +38,14 @@ def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def _call(method: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, path: str, *, extra_headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    headers = {**auth_headers(), **(extra_headers or {})}
     try:
-        response = _session.request(
-            method, f"{base_url()}{path}", timeout=TIMEOUT_SECONDS, headers=auth_headers(), **kwargs
-        )
+        response = _session.request(method, f"{base_url()}{path}", timeout=TIMEOUT_SECONDS, headers=headers, **kwargs)
     except requests.RequestException as exc:
-        raise ApiUnavailable(f"the API at {base_url()} does not answer ({type(exc).__name__})") from exc
+        raise ApiUnavailable(f"The API at {base_url()} does not answer ({type(exc).__name__})") from exc
     if response.status_code >= 500:
-        raise ApiUnavailable(f"the API at {base_url()} answered {response.status_code}")
+        raise ApiUnavailable(f"The API at {base_url()} answered {response.status_code}")
     if response.status_code >= 400:
         try:
             body = response.json()
@@ -56,9 +55,9 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
-def summary() -> dict[str, Any]:
-    """GET /dashboard/summary."""
-    return dict(_call("GET", "/dashboard/summary"))
+def summary(window: str = "24h") -> dict[str, Any]:
+    """GET /dashboard/summary over a window of 24h, 7d or 30d."""
+    return dict(_call("GET", "/dashboard/summary", params={"window": window}))
 
 
 def config() -> dict[str, Any]:
@@ -100,3 +99,9 @@ def send_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
 def notifications() -> dict[str, Any]:
     """GET /notifications."""
     return dict(_call("GET", "/notifications"))
+
+
+def preview_config(candidate: str) -> dict[str, Any]:
+    """POST /config/preview: what a candidate sla_config.yaml would change (needs an admin key)."""
+    headers = {"Content-Type": "application/yaml"}
+    return dict(_call("POST", "/config/preview", data=candidate.encode("utf-8"), extra_headers=headers))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import api_client, transforms, ui
 
-STATUSES = ["open", "in_progress", "pending", "resolved", "closed"]
+STATUSES = list(transforms.STATUSES)
 
 
 def _now_text(*, precise: bool = False) -> str:
@@ -26,8 +26,9 @@ def render() -> None:
 
 def _ticket_form() -> None:
     st.subheader("Create or update a ticket")
-    choices = ui.fetch(ui.config_choices)
+    choices = ui.fetch("choices", ui.config_choices)
     if choices is None:
+        st.caption("The form appears once the API answers.")
         return
     priorities, tiers = choices
     slots: dict[str, Any] = {}
@@ -60,14 +61,13 @@ def _ticket_form() -> None:
         st.error(f"Not sent: {exc}")
         return
     except api_client.ApiRejected as exc:
-        errors = transforms.field_errors(exc.detail)
-        for field, messages in errors.items():
+        for field, messages in transforms.field_errors(exc.detail).items():
             target = slots.get(field)
-            text = "; ".join(messages)
+            text = " ".join(messages)
             if target is not None:
                 target.error(text, icon=":material/error:")
             else:
-                st.error(f"{field or 'request'}: {text}")
+                st.error(f"Not sent: {text}")
         return
     outcome = result["results"][0]["outcome"]
     st.success(f"{snapshot['id']}: {outcome}", icon=":material/check_circle:")
@@ -76,37 +76,33 @@ def _ticket_form() -> None:
 def _upload() -> None:
     st.subheader("Upload a batch")
     uploaded = st.file_uploader("JSON array or CSV with a header row", type=["json", "csv"], key="batch_file")
+    st.caption("Problems are named by the file's line numbers (a CSV's header is line 1).")
     if uploaded is None:
         return
     try:
-        snapshots = transforms.parse_upload(uploaded.name, uploaded.getvalue())
+        upload = transforms.parse_upload(uploaded.name, uploaded.getvalue())
     except transforms.UploadError as exc:
         st.error(str(exc))
         return
-    st.caption(f"{len(snapshots):,} snapshots; the first ones:")
-    st.dataframe(pd.DataFrame(snapshots[:20]), hide_index=True)
-    if not st.button(f"Send {len(snapshots):,} snapshots", key="send_batch", type="primary"):
+    count = len(upload.snapshots)
+    st.caption(f"{count:,} snapshots; the first ones:")
+    preview = pd.DataFrame(
+        [{"where": place, **row} for place, row in zip(upload.places[:20], upload.snapshots[:20], strict=True)]
+    )
+    st.dataframe(preview, hide_index=True)
+    if not st.button(f"Send {count:,} snapshots", key="send_batch", type="primary"):
         return
     try:
-        result = api_client.send_snapshots(snapshots)
+        result = api_client.send_snapshots(upload.snapshots)
     except api_client.ApiUnavailable as exc:
-        st.error(f"Not sent: {exc}")
+        st.error(f"Not sent: {exc}.")
         return
     except api_client.ApiRejected as exc:
-        st.error(f"Nothing was written ({exc.status}): fix these and send again.")
-        if isinstance(exc.detail, list):
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {"where": ".".join(str(p) for p in d.get("loc", [])[1:]), "problem": d.get("msg")}
-                        for d in exc.detail
-                    ]
-                ),
-                hide_index=True,
-            )
-        else:
-            st.write(exc.detail)
+        problems = transforms.upload_problems(exc.detail, upload.places)
+        first = "; ".join(f"{p['where']}, {p['field'] or 'snapshot'}: {p['problem']}" for p in problems[:3])
+        st.error(f"Nothing was written; fix the file and send it again. {first}", icon=":material/error:")
+        st.table(pd.DataFrame(problems))
         return
     counts = {key: result[key] for key in ("created", "updated", "unchanged", "stale", "conflict")}
     st.success(", ".join(f"{count} {name}" for name, count in counts.items()))
-    st.dataframe(pd.DataFrame(result["results"]), hide_index=True)
+    st.dataframe(pd.DataFrame(transforms.outcome_rows(result["results"], upload.places)), hide_index=True)

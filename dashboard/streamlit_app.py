@@ -11,8 +11,10 @@ import streamlit as st
 from dashboard import sidebar, signin, ui
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
+# A local file: an emoji or Material icon as favicon is fetched from a CDN, which fails offline.
+FAVICON = str(Path(__file__).resolve().parent / "favicon.png")
 
-st.set_page_config(page_title="SLA monitor", page_icon=":material/timer:", layout="wide")
+st.set_page_config(page_title="SLA monitor", page_icon=FAVICON, layout="wide")
 # Before st.navigation, so that no page runs for someone turned away and every page shows the notice.
 signin.require_allowed_user()
 page = st.navigation(
@@ -25,5 +27,5 @@ page = st.navigation(
     ]
 )
 sidebar.render()
-ui.breach_toasts()
+ui.api_status()
 page.run()

@@ -55,3 +55,21 @@ def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) 
     for name in ("ingest-batches", "ingest-single", "config-change", "api-during-pass"):
         profile = (tmp_path / "profiles" / f"{name}.md").read_text()
         assert "CPU used meanwhile: API process" in profile, name
+
+
+@pytest.mark.slow
+def test_the_dashboard_benchmark_times_every_page(server_url: str, tmp_path: Path) -> None:
+    output = tmp_path / "dashboard.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "dashboard", "--tiny", "--output", str(output)],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_DATABASE_URL": server_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = output.read_text()
+    for page in ("overview", "tickets", "alerts", "ticket detail", "config"):
+        assert f"| dashboard {page} page, all its API calls, p99, 2,000 stored |" in table, page

@@ -89,6 +89,8 @@ class Timeline:
         """Business microseconds in [start, end); 0 if `end` is not after `start`."""
         if end <= start:
             return 0
+        if self._always_open:  # every instant counts: the plain difference, without positions
+            return _us(end) - _us(start)
         return self.position(end) - self.position(start)
 
     def instant(self, position: int) -> datetime:
@@ -108,6 +110,9 @@ class Timeline:
         """The instant at which `business_us` of business time has been counted since `start`, never before it."""
         if business_us <= 0:
             return start.astimezone(UTC)
+        if self._always_open:
+            self._covered(start, end_inclusive=True)
+            return start.astimezone(UTC) + timedelta(microseconds=business_us)
         return self.instant(self.position(start) + business_us)
 
     def is_open(self, instant: datetime) -> bool:

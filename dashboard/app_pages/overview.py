@@ -1,4 +1,7 @@
-"""Overview: the figures of GET /dashboard/summary as tiles and charts."""
+"""Overview: tiles linking to the tickets behind them, the next-to-breach queue, events and compliance charts."""
+
+from datetime import UTC, datetime
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -6,70 +9,130 @@ import streamlit as st
 
 from dashboard import api_client, transforms, ui
 
+WINDOWS = {"24h": "last 24 hours", "7d": "last 7 days", "30d": "last 30 days"}
+QUEUE_LENGTH = 10
+CLOCK_COLORS = alt.Scale(domain=list(transforms.CLOCKS), range=[transforms.BLUE, "#8430ce"])
+PERCENT = alt.Scale(domain=[0, 100])
+
 st.title("SLA overview")
+chosen = st.segmented_control(
+    "Events and compliance over",
+    list(WINDOWS),
+    format_func=lambda name: WINDOWS[name],
+    default="24h",
+    key="overview_window",
+)
+window: str = chosen or "24h"
+
+
+def next_to_breach() -> dict[str, Any]:
+    """Open tickets not yet breached, nearest deadline first."""
+    return api_client.tickets(limit=QUEUE_LENGTH, status=list(transforms.OPEN_STATUSES), sla_state=["ok", "at_risk"])
 
 
 @st.fragment(run_every=ui.REFRESH_SECONDS)
 def overview() -> None:
-    summary = ui.fetch(api_client.summary)
+    summary = ui.fetch(f"summary:{window}", lambda: api_client.summary(window))
     if summary is None:
         return
-    states = summary["by_state"]
-    compliance = summary["compliance"]
-    tiles = st.columns(5)
-    tiles[0].metric("Open tickets", f"{summary['open_tickets']:,}")
-    tiles[1].metric("At risk", f"{states['at_risk']:,}")
-    tiles[2].metric("Breached", f"{states['breached']:,}")
-    tiles[3].metric("Response compliance", transforms.compliance_text(compliance["response"]["compliance"]))
-    tiles[4].metric("Resolution compliance", transforms.compliance_text(compliance["resolution"]["compliance"]))
-    _notification_health()
-    st.caption(
-        f"Fell due in the last 24 h: {summary['events']['alert']:,} alerts, {summary['events']['breach']:,} breaches."
-        f" Updated {transforms.short_time(summary['generated_at'])} UTC."
-    )
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Alerts and breaches, last 24 hours")
-        hourly = pd.DataFrame(transforms.event_chart_rows(summary))
-        if not summary["events"]["alert"] and not summary["events"]["breach"]:
-            st.info("No alerts or breaches in the last 24 hours.")
-        else:
-            hourly["start"] = pd.to_datetime(hourly["start"])
-            colors = alt.Scale(
-                domain=["alert", "breach"], range=[transforms.EVENT_COLORS["alert"], transforms.EVENT_COLORS["breach"]]
-            )
-            chart = (
-                alt.Chart(hourly)
-                .mark_bar()
-                .encode(
-                    x=alt.X("start:T", title="hour it fell due (UTC)"),
-                    y=alt.Y("events:Q"),
-                    color=alt.Color("kind:N", scale=colors),
-                )
-            )
-            st.altair_chart(chart, width="stretch")
-    with right:
-        st.subheader("Compliance by priority and tier (%)")
-        rows = pd.DataFrame(transforms.compliance_rows(summary))
-        if rows.empty:
-            st.info("No clock has finished or breached yet.")
-        else:
-            st.bar_chart(rows, x="segment", y="compliance", color="clock", stack=False)
+    st.html(transforms.tiles_html(transforms.overview_tiles(summary)))
+    _health()
+    st.caption(f"Updated {transforms.short_time(summary['generated_at'])} UTC.")
+    queue, events = st.columns([2, 3])
+    with queue:
+        _queue()
+    with events:
+        _events_chart(summary)
+    by_day, by_segment = st.columns(2)
+    with by_day:
+        _daily_compliance(summary)
+    with by_segment:
+        _segment_compliance(summary)
     st.subheader("Open tickets by priority and tier")
-    st.dataframe(
-        pd.DataFrame(summary["by_priority_tier"]).rename(
-            columns={"response_compliance": "response compliance", "resolution_compliance": "resolution compliance"}
-        ),
-        hide_index=True,
-    )
+    st.dataframe(pd.DataFrame(transforms.segment_rows(summary)), hide_index=True, width="stretch")
 
 
-def _notification_health() -> None:
-    """Say so when a destination was disabled or deliveries died; say nothing when all is well."""
-    destinations = ui.fetch(api_client.notifications)
-    if destinations is None:
+def _queue() -> None:
+    st.subheader("Next to breach")
+    page = ui.fetch("queue", next_to_breach)
+    if page is None:
         return
-    for item in destinations["items"]:
+    if not page["items"]:
+        st.info("No open ticket has a deadline ahead.")
+        return
+    st.html(transforms.queue_rows(page["items"], now=datetime.now(UTC), timezones=ui.timezones()))
+
+
+def _events_chart(summary: dict[str, Any]) -> None:
+    st.subheader(f"Alerts and breaches by when they fell due, {WINDOWS[summary['window']]}")
+    rows = pd.DataFrame(transforms.event_chart_rows(summary))
+    if not summary["events"]["alert"] and not summary["events"]["breach"]:
+        st.info(f"Nothing fell due in the {WINDOWS[summary['window']]}.")
+    colors = alt.Scale(
+        domain=["alert", "breach"], range=[transforms.EVENT_COLORS["alert"], transforms.EVENT_COLORS["breach"]]
+    )
+    chart = (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "label:O", sort=None, title=f"{summary['bucket']} it fell due (UTC)", axis=alt.Axis(labelAngle=-45)
+            ),
+            y=alt.Y("events:Q", title="events", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("kind:N", scale=colors, title="kind"),
+            tooltip=["label", "kind", "events"],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _daily_compliance(summary: dict[str, Any]) -> None:
+    st.subheader("Compliance by day (%)")
+    rows = pd.DataFrame(transforms.daily_compliance_rows(summary))
+    if rows.empty:
+        st.info("No clock was met or breached in this window.")
+        return
+    chart = (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="day (UTC)"),
+            xOffset="clock:N",
+            y=alt.Y("compliance:Q", scale=PERCENT, title="compliance (%)"),
+            color=alt.Color("clock:N", scale=CLOCK_COLORS),
+            tooltip=["day", "clock", "compliance"],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _segment_compliance(summary: dict[str, Any]) -> None:
+    st.subheader("Compliance by priority and tier (%)")
+    rows = pd.DataFrame(transforms.compliance_rows(summary))
+    if rows.empty:
+        st.info("No clock has been met or breached yet.")
+        return
+    chart = (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X("segment:N", title="priority / tier"),
+            xOffset="clock:N",
+            y=alt.Y("compliance:Q", scale=PERCENT, title="compliance (%)"),
+            color=alt.Color("clock:N", scale=CLOCK_COLORS),
+            tooltip=["segment", "clock", "compliance"],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _health() -> None:
+    """Say so when a destination was disabled, deliveries died or a config edit was refused; else nothing."""
+    destinations = ui.fetch("notifications", api_client.notifications)
+    for item in destinations["items"] if destinations else []:
         if item["state"] == "disabled":
             st.error(
                 f"**Notifications to {item['name']} are disabled**: {item['disabled_reason']}. "
@@ -82,6 +145,13 @@ def _notification_health() -> None:
                 "(GET /notifications/deliveries?status=dead lists them).",
                 icon=":material/mark_email_unread:",
             )
+    loaded = ui.fetch("config", ui.config_in_force)
+    if loaded and loaded["last_error"]:
+        st.error(
+            f"**The last edit of the SLA config was refused**; version {loaded['version']} stays in force. "
+            "[See why](config)",
+            icon=":material/report:",
+        )
 
 
 overview()

@@ -95,3 +95,47 @@ def chromium() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+class RestartableApi:
+    """`python -m api` on a fixed port and database, which a test can stop and start again."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env = env
+        self.base = f"http://127.0.0.1:{port}"
+        self.command = [sys.executable, "-m", "api", "--port", str(port), "--log-level", "warning"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process and wait until it is ready."""
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
+        wait_until_up(f"{self.base}/readyz", self.process)
+
+    def stop(self) -> None:
+        """Stop the process and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def restartable_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableApi]:
+    """An API with the seed config but high/gold answered within 5 s, so a breach falls due while a test waits."""
+    database_url = fresh_database(server_url, "sla_dashboard_browser")
+    config_dir: Path = tmp_path_factory.mktemp("browser-config")
+    (config_dir / "sla_config.yaml").write_text(SEED_CONFIG.replace("response: 900", "response: 5"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
+        "SLA_LEADER_RETRY_SECONDS": "0.2",
+        "SLA_AUTH": "on",
+        "SLA_ADMIN_KEY": ADMIN_KEY,
+    }
+    api = RestartableApi(env, free_port())
+    api.start()
+    try:
+        yield api
+    finally:
+        api.stop()
