@@ -39,7 +39,9 @@ def allowed_users(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def shows_the_overview(test: AppTest) -> bool:
-    return any(title.value == "SLA overview" for title in test.title) and bool(test.metric)
+    return any(title.value == "SLA overview" for title in test.title) and "Next to breach" in [
+        subheader.value for subheader in test.subheader
+    ]
 
 
 def test_without_a_provider_every_page_says_anyone_can_use_the_dashboard(dashboard_env: str) -> None:
