@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestEdge,
         max_body_bytes=settings.sla_max_body_bytes,
         memory_budget_bytes=settings.sla_body_memory_budget_bytes,
+        bodies_need_a_key=settings.sla_auth == "on",
     )
     metrics.instrument_http(app)
     app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]

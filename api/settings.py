@@ -8,8 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A key of the environment must be as hard to guess as one the service makes (sla_ and 43 characters).
+MIN_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -40,6 +43,21 @@ class Settings(BaseSettings):
     sla_admin_key: SecretStr | None = Field(default=None, description="a key with every scope, named admin")
     sla_dashboard_key: SecretStr | None = Field(default=None, description="the dashboard's key, named dashboard")
     sla_log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object a line")
+
+    @field_validator("sla_admin_key", "sla_dashboard_key")
+    @classmethod
+    def _strong_key(cls, key: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Refuse a key anyone could guess, such as the placeholder of .env.example."""
+        if key is None:
+            return None
+        value = key.get_secret_value()
+        if len(value) < MIN_KEY_LENGTH or "change-me" in value:
+            name = (info.field_name or "key").upper()
+            raise ValueError(
+                f"{name} is a placeholder or shorter than {MIN_KEY_LENGTH} characters; make one with "
+                "python3 -c \"import secrets; print('sla_' + secrets.token_urlsafe(32))\""
+            )
+        return key
 
 
 @lru_cache

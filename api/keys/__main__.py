@@ -2,13 +2,13 @@
 
 import argparse
 import sys
-from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.keys import service
+from api.keys.schemas import KeyCreate
 from api.kit import clock, database
-from api.kit.timestamps import parse_timestamp
 from api.settings import get_settings
 
 
@@ -40,12 +40,16 @@ def main(arguments: list[str] | None = None) -> int:
 def _run(options: argparse.Namespace, session: Session) -> int:
     if options.command == "create":
         scopes = [scope.strip() for scope in options.scopes.split(",") if scope.strip()]
-        unknown = sorted(set(scopes) - set(service.SCOPES))
-        if unknown or not scopes:
-            print(f"scopes must be among {', '.join(service.SCOPES)}; not {', '.join(unknown) or 'none'}")
+        try:
+            asked = KeyCreate(name=options.name, scopes=scopes, expires_at=options.expires_at)
+        except ValidationError as exc:
+            for problem in exc.errors():
+                where = ".".join(str(part) for part in problem["loc"][:1]) or "key"
+                print(f"--{where.replace('_', '-')}: {problem['msg']}")
             return 2
-        expires: datetime | None = parse_timestamp(options.expires_at) if options.expires_at else None
-        made = service.create(session, name=options.name, scopes=scopes, expires_at=expires, now=clock.utc_now())
+        made = service.create(
+            session, name=asked.name, scopes=asked.scopes, expires_at=asked.expires_at, now=clock.utc_now()
+        )
         print(f"id {made.row.id} · {made.row.name} · {', '.join(made.row.scopes)}")
         print(made.key)
         return 0

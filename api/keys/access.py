@@ -28,6 +28,7 @@ from starlette.requests import HTTPConnection
 
 from api.keys.service import Scope, key_hash
 from api.kit import clock
+from api.kit.edge import NO_KEY
 from api.kit.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 PUBLIC_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 STREAM_PATHS: Final = frozenset({"/events/stream", "/events/ws"})
 KEPT_SECONDS: Final = 1.0
+MAX_KEPT: Final = 10_000
 LAST_USED_FLUSH_SECONDS: Final = 30.0
 
 LOOKUP = "SELECT id, name, scopes, expires_at, revoked_at FROM api_keys WHERE key_hash = %(hash)s"
@@ -133,13 +135,23 @@ class Access:
         kept = self._kept.get(hashed)
         if kept is None or time.monotonic() - kept[0] > KEPT_SECONDS:
             kept = (time.monotonic(), *await self._lookup(hashed))
-            self._kept[hashed] = kept
+            self._keep(hashed, kept)
         _, principal, expires_at = kept
         if principal is None or (expires_at is not None and expires_at <= now):
             return None
         if principal.key_id is not None:
             self._used[principal.key_id] = now
         return principal
+
+    def _keep(self, hashed: bytes, kept: tuple[float, Principal | None, datetime | None]) -> None:
+        """Keep a lookup for a second; unknown keys are kept too, so the store stays bounded."""
+        if len(self._kept) >= MAX_KEPT:
+            # Someone is sending many keys this service does not know: let go of what has expired.
+            oldest = time.monotonic() - KEPT_SECONDS
+            self._kept = {key: value for key, value in self._kept.items() if value[0] >= oldest}
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.clear()
+        self._kept[hashed] = kept
 
     async def _lookup(self, hashed: bytes) -> tuple[Principal | None, datetime | None]:
         assert self._pool is not None
@@ -195,7 +207,7 @@ async def authorize(connection: HTTPConnection) -> None:
     scope = required_scope("WEBSOCKET" if websocket else connection.scope["method"], path)
     refusal: ApiError | None = None
     if principal is None:
-        refusal = Unauthorized("send an API key: Authorization: Bearer <key>, or X-API-Key: <key>")
+        refusal = Unauthorized(NO_KEY)
     elif not principal.allows(scope):
         refusal = Forbidden(f"the key {principal.name!r} lacks the {scope} scope")
     if refusal is None:

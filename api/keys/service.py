@@ -98,14 +98,3 @@ def bootstrap_admin(session: Session, *, now: datetime) -> str | None:
     if existing is not None:
         return None
     return create(session, name="admin", scopes=["admin"], expires_at=None, now=now).key
-
-
-def touch(session: Session, used: dict[int, datetime]) -> None:
-    """Record when keys were last used; the caller commits."""
-    for key_id, at in used.items():
-        session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key_id)
-            .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < at))
-            .values(last_used_at=at)
-        )

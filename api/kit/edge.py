@@ -3,8 +3,9 @@
 In order: the request gets an id (its `X-Request-ID`, or a new one, sent back in the answer); a
 path with control characters is a 404 and a query parameter with them a 422, before anything
 reaches the database; a body must be JSON (YAML for the config preview), plain or gzipped, and
-at most `max_body_bytes` once decompressed; and all bodies being read at once share a memory
-budget, past which a request is answered 503 with `Retry-After` instead of growing the process.
+at most `max_body_bytes` once decompressed, and is not read at all when access control is on and
+the request brings no key; and all bodies being read at once share a memory budget, past which a
+request is answered 503 with `Retry-After` instead of growing the process.
 """
 
 import contextvars
@@ -27,6 +28,7 @@ BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 YAML_TYPES: Final = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
 YAML_PATHS: Final = frozenset({"/config/preview"})
 RETRY_AFTER_SECONDS: Final = 2
+NO_KEY: Final = "send an API key: Authorization: Bearer <key>, or X-API-Key: <key>"
 
 
 class _Refused(Exception):
@@ -80,10 +82,13 @@ def _check_content_type(path: str, headers: dict[bytes, bytes]) -> None:
 class RequestEdge:
     """The ASGI middleware described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, memory_budget_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, memory_budget_bytes: int, bodies_need_a_key: bool = False
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.budget = MemoryBudget(memory_budget_bytes)
+        self.bodies_need_a_key = bodies_need_a_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in {"http", "websocket"}:
@@ -99,6 +104,9 @@ class RequestEdge:
                 raise _Refused(404, "not_found", "no such resource")
             _check_query(scope.get("query_string", b""))
             if scope["type"] == "http" and scope["method"] in BODY_METHODS:
+                # No body is read, decompressed or held for a request that brings no key at all.
+                if self.bodies_need_a_key and not (headers.get(b"authorization") or headers.get(b"x-api-key")):
+                    raise _Refused(401, "unauthorized", NO_KEY, {"www-authenticate": "Bearer"})
                 body, held = await self._read_body(scope, headers, receive)
                 receive = _replay(body)
                 scope = _without_encoding(scope, len(body))

@@ -5,6 +5,7 @@ lines of one request can be found from the `X-Request-ID` its answer carried.
 """
 
 import logging
+import re
 from typing import Literal
 
 from pythonjsonlogger.json import JsonFormatter
@@ -27,6 +28,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_TOKEN_IN_QUERY = re.compile(r"(access_token=)[^&\s]*")
+
+
+class QueryTokenFilter(logging.Filter):
+    """Mask a key sent in a query string (`?access_token=`, the streams' way) before a line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keep the record, with any query token masked in its message and arguments."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1***", value) if isinstance(value, str) else value for value in record.args
+            )
+        if isinstance(record.msg, str) and "access_token=" in record.msg:
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
 class _ServiceHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's own handler on the root logger, told apart from any other (such as a test's)."""
 
@@ -38,6 +56,7 @@ def configure(log_format: Literal["text", "json"] = "text") -> None:
         root.removeHandler(handler)
     handler = _ServiceHandler()
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(QueryTokenFilter())
     if log_format == "json":
         handler.setFormatter(
             JsonFormatter(

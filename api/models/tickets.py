@@ -126,5 +126,5 @@ class TicketSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     first_response_at: Mapped[datetime | None] = mapped_column(TZ)
     received_at: Mapped[datetime] = mapped_column(TZ)
-    # The name of the API key the snapshot came through (none while access control is off).
+    # The name of the API key the snapshot came through ('anonymous' while access control is off).
     source: Mapped[str | None] = mapped_column(Text)

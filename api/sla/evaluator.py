@@ -168,8 +168,10 @@ class Evaluator:
         """One step of the walk; True once a whole walk found nothing left to move."""
         if not self._walk.step(active):
             return False
-        if self._store.active.version == active.version:
-            self._stale_possible.clear()
+        # Cleared before comparing, so a reload announced meanwhile sets it again and is not lost.
+        self._stale_possible.clear()
+        if self._store.active.version != active.version:
+            self._stale_possible.set()
         return True
 
     def _schedule_next(self) -> None:

@@ -46,4 +46,19 @@ def test_an_unknown_scope_is_refused_by_name(server_url: str) -> None:
     url = fresh_database(server_url, "sla_keys_cli_test")
     refused = keys_command(url, "create", "--name", "x", "--scopes", "read,write")
     assert refused.returncode == 2
-    assert "not write" in refused.stdout
+    assert refused.stdout.startswith("--scopes: Input should be 'tickets:write', 'read' or 'admin'")
+
+
+def test_a_bad_name_or_expiry_is_refused_by_its_option_as_the_api_would(server_url: str) -> None:
+    url = fresh_database(server_url, "sla_keys_cli_test")
+    database.migrate(url)
+    for option, value, message in (
+        ("--name", "", "--name: String should have at least 1 character"),
+        ("--name", "tab\there", "--name: String should match pattern"),
+        ("--expires-at", "next tuesday", "--expires-at:"),
+    ):
+        arguments = {"--name": "zendesk", "--scopes": "read", option: value}
+        refused = keys_command(url, "create", *[part for pair in arguments.items() for part in pair])
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stdout.startswith(message), refused.stdout
+        assert "Traceback" not in refused.stderr

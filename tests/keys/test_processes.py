@@ -69,8 +69,11 @@ def test_a_revocation_written_straight_into_the_database_still_reaches_every_pro
         assert seconds_until_refused(api.base, made["key"]) < 1.1
 
 
-def test_the_streams_take_a_query_token_and_refuse_a_handshake_without_a_key(shared_database: str) -> None:
-    with api_process(shared_database, **WITH_KEYS) as api:
+def test_the_streams_take_a_query_token_and_refuse_a_handshake_without_a_key(
+    shared_database: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "api.log"
+    with api_process(shared_database, log=log, **WITH_KEYS) as api:
         key = make_key(api.base, "wallboard", ["read"])["key"]
         with httpx.stream("GET", f"{api.base}/events/stream?access_token={key}", timeout=10) as stream:
             assert stream.status_code == 200
@@ -81,6 +84,12 @@ def test_the_streams_take_a_query_token_and_refuse_a_handshake_without_a_key(sha
         assert refused.value.response.status_code == 401
         with connect(f"{socket_url}?access_token={key}", open_timeout=5) as socket:
             socket.close()
+
+    # The access log names the requests, never the key they carried.
+    written = log.read_text()
+    assert "/events/stream?access_token=***" in written
+    assert key not in written
+    assert key.removeprefix("sla_")[:12] not in written
 
 
 def test_no_key_nor_any_part_of_one_is_in_a_dump_of_the_database(shared_database: str, tmp_path: Path) -> None:
