@@ -5,6 +5,7 @@ local stack started and stopped."""
 import json
 import os
 import re
+import secrets
 import shlex
 import signal
 import subprocess
@@ -195,7 +196,9 @@ def started() -> Iterator[list[subprocess.Popen[bytes]]]:
 def test_the_containers_commands_run_and_answer_their_health_checks(
     server_url: str, started: list[subprocess.Popen[bytes]]
 ) -> None:
-    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    # As .env.example says to: its placeholder keys replaced by keys of one's own.
+    keys = {name: "sla_" + secrets.token_urlsafe(32) for name in ("SLA_ADMIN_KEY", "SLA_DASHBOARD_KEY")}
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), {**env_example(), **keys}))
     database = fresh_database(server_url, "sla_compose_test")
 
     api_command, api_image_env = dockerfile_command("Dockerfile.api")
@@ -328,3 +331,19 @@ def test_the_one_command_stack_starts_on_a_fresh_folder_loads_the_demo_and_stops
 def _tickets(api: str, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
     items = requests.get(f"{api}/tickets", params={"limit": 500}, headers=headers, timeout=5).json()["items"]
     return {ticket["id"]: ticket for ticket in items}
+
+
+def test_the_api_refuses_to_start_with_the_placeholder_keys_of_env_example(server_url: str) -> None:
+    raw = yaml.safe_load(interpolate((ROOT / "docker-compose.yml").read_text(), env_example()))
+    api_command, api_image_env = dockerfile_command("Dockerfile.api")
+    api_env = {
+        **os.environ,
+        **api_image_env,
+        **{key: str(value) for key, value in raw["services"]["api"]["environment"].items()},
+        "DATABASE_URL": fresh_database(server_url, "sla_compose_test"),
+        "PORT": str(free_port()),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    refused = subprocess.run(api_command, cwd=ROOT, env=api_env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "SLA_ADMIN_KEY is a placeholder" in refused.stderr
