@@ -152,9 +152,12 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown workloads {', '.join(unknown)}; known: {', '.join(runs)}")
     rows: list[workloads.Row] = []
+    output = args.output or RESULTS / "latest.md"
     for name in chosen:
         rows += runs[name]()
-    _write(render(rows, mode), args.output or RESULTS / "latest.md")
+        # The table so far, so that a workload failing later loses none of the figures before it.
+        Path(output).write_text(render(rows, mode), encoding="utf-8")
+    _write(render(rows, mode), output)
 
 
 def _write(table: str, output: str | Path) -> None:
