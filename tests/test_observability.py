@@ -3,6 +3,7 @@
 import json
 import math
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from prometheus_client.samples import Sample
 from api.kit import clock, database
 from bench.harness import api_process
 from tests.builders import snapshot_json
-from tests.conftest import fresh_database
+from tests.conftest import SEED_CONFIG, fresh_database
+from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +27,17 @@ def observed(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple
     """Run an API with JSON logs through a few requests; its /metrics text, its log lines, and request ids sent back."""
     url = fresh_database(server_url, "sla_observability_test")
     database.migrate(url)
-    log = tmp_path_factory.mktemp("observability") / "api.log"
-    with api_process(url, log=log, SLA_LOG_FORMAT="json", SLA_LEADER_RETRY_SECONDS="0.2") as api:
+    folder = tmp_path_factory.mktemp("observability")
+    log = folder / "api.log"
+    with running_receiver() as receiver, ExitStack() as stack:
+        # Every event also goes to a webhook receiver, so the delivery metrics have samples to show.
+        config = folder / "sla_config.yaml"
+        config.write_text(f"{SEED_CONFIG}\nnotifications:\n  oncall:\n    url: {receiver.url()}\n")
+        api = stack.enter_context(
+            api_process(
+                url, log=log, SLA_LOG_FORMAT="json", SLA_LEADER_RETRY_SECONDS="0.2", SLA_CONFIG_PATH=str(config)
+            )
+        )
         created = clock.utc_now() - timedelta(hours=5)
         batch = [snapshot_json(ticket_id, created_at=created) for ticket_id in TICKETS]
         answered = requests.post(
@@ -39,7 +50,12 @@ def observed(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple
         while len(requests.get(f"{api.base}/alerts", timeout=10).json()["items"]) < 4 * len(TICKETS):
             assert time.monotonic() < deadline, "the evaluator recorded nothing"
             time.sleep(0.1)
-        text = requests.get(f"{api.base}/metrics", timeout=10).text
+        receiver.wait_for(4 * len(TICKETS), timeout=20)
+        deadline = time.monotonic() + 10
+        counted = f'sla_notification_deliveries_total{{destination="oncall",result="delivered"}} {4 * len(TICKETS)}.0'
+        while counted not in (text := requests.get(f"{api.base}/metrics", timeout=10).text):
+            assert time.monotonic() < deadline, "no delivery was counted"
+            time.sleep(0.1)
     return text, log.read_text().splitlines(), ["trace-post-1", made_up]
 
 
@@ -72,8 +88,11 @@ def test_metrics_carry_the_spec_names_and_labels(observed: tuple[str, list[str],
     assert value(families["sla_config_version"], "sla_config_version") == 1
     assert value(families["sla_config_reloads"], "sla_config_reloads_total", result="applied") == 1
     assert value(families["sla_notification_pending"], "sla_notification_pending") == 0
-    assert "sla_notification_deliveries" in families
-    assert "sla_notification_oldest_pending_seconds" in families
+    deliveries = families["sla_notification_deliveries"]
+    assert value(deliveries, "sla_notification_deliveries_total", destination="oncall", result="delivered") == 4 * len(
+        TICKETS
+    )
+    assert value(families["sla_notification_oldest_pending_seconds"], "sla_notification_oldest_pending_seconds") == 0
     http = families["sla_http_requests"]
     assert value(http, "sla_http_requests_total", handler="/tickets/{ticket_id:path}", method="GET", status="200") == 1
     assert value(http, "sla_http_requests_total", handler="/tickets", method="POST", status="422") == 1
