@@ -52,9 +52,13 @@ def observed(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple
             time.sleep(0.1)
         receiver.wait_for(4 * len(TICKETS), timeout=20)
         deadline = time.monotonic() + 10
+        # Counted when each attempt ends, and no longer pending once its outcome is committed.
         counted = f'sla_notification_deliveries_total{{destination="oncall",result="delivered"}} {4 * len(TICKETS)}.0'
-        while counted not in (text := requests.get(f"{api.base}/metrics", timeout=10).text):
-            assert time.monotonic() < deadline, "no delivery was counted"
+        while True:
+            text = requests.get(f"{api.base}/metrics", timeout=10).text
+            if counted in text and "\nsla_notification_pending 0.0\n" in text:
+                break
+            assert time.monotonic() < deadline, "the deliveries were not all counted and settled"
             time.sleep(0.1)
     return text, log.read_text().splitlines(), ["trace-post-1", made_up]
 
