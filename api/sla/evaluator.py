@@ -156,23 +156,27 @@ class Evaluator:
 
     def _stale_found(self, active: ActiveConfig) -> bool:
         """Whether open tickets are left on another config; clears the flag when none are."""
-        # Cleared before asking, so a reload announced meanwhile sets it again and is not lost.
         self._stale_possible.clear()
         with self._sessions() as session:
             stale = walk.anything_stale(session, active)
-        if stale or self._store.active.version != active.version:
-            self._stale_possible.set()
+        self._keep_flag_if(stale, active)
         return stale
 
     def _walk_step(self, active: ActiveConfig) -> bool:
         """One step of the walk; True once a whole walk found nothing left to move."""
         if not self._walk.step(active):
             return False
-        # Cleared before comparing, so a reload announced meanwhile sets it again and is not lost.
         self._stale_possible.clear()
-        if self._store.active.version != active.version:
-            self._stale_possible.set()
+        self._keep_flag_if(False, active)
         return True
+
+    def _keep_flag_if(self, stale: bool, active: ActiveConfig) -> None:
+        """Set the stale flag again, just cleared, if tickets are stale or another config came in meanwhile.
+
+        Cleared before this check, so a reload announced in between sets it again and is not lost.
+        """
+        if stale or self._store.active.version != active.version:
+            self._stale_possible.set()
 
     def _schedule_next(self) -> None:
         if self._stopping.is_set():

@@ -26,14 +26,7 @@ DEADLINES = ("response_alert_at", "response_due_at", "resolution_alert_at", "res
 _MOVED = " OR ".join(f"(t.{column} IS DISTINCT FROM {walk.moved(column)})" for column in DEADLINES)
 
 BY_ARITHMETIC = text(f"""
-    WITH targets AS (
-        SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS targets (
-            priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
-            resolution_target_us bigint, resolution_alert_us bigint)
-    ), movable AS (
-        SELECT * FROM jsonb_to_recordset(CAST(:movable AS jsonb)) AS movable (
-            version int, priority text, customer_tier text)
-    ), compared AS (
+    WITH {walk.TARGETS_AND_MOVABLE}, compared AS (
         SELECT t.priority, t.customer_tier, ({_MOVED}) AS moved,
                {checks.state_sql(checks.prefixed("t"), ":now")} AS before,
                {checks.state_sql(walk.moved, ":now")} AS after

@@ -78,18 +78,22 @@ def moved(column: str) -> str:
     return f"({MOVED_DEADLINES[column]})" if column in MOVED_DEADLINES else f"t.{column}"
 
 
-# The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
-# to every row and cost an eighth of the chunk. A row a writer holds is waited for; writers lock
-# tickets in id order too, and a deadlock all the same reruns the chunk.
-MOVE = text(f"""
-    WITH targets AS (
+# The config's targets per priority x tier, and the versions whose tickets the walk may move by
+# arithmetic (`targets_document`, `movable_document`): the walk's and the preview's first two CTEs.
+TARGETS_AND_MOVABLE = """targets AS (
         SELECT * FROM jsonb_to_recordset(CAST(:targets AS jsonb)) AS targets (
             priority text, customer_tier text, response_target_us bigint, response_alert_us bigint,
             resolution_target_us bigint, resolution_alert_us bigint)
     ), movable AS (
         SELECT * FROM jsonb_to_recordset(CAST(:movable AS jsonb)) AS movable (
             version int, priority text, customer_tier text)
-    ), moved AS (
+    )"""
+
+# The rows are updated in place, not first locked with SELECT ... FOR UPDATE: that lock is written
+# to every row and cost an eighth of the chunk. A row a writer holds is waited for; writers lock
+# tickets in id order too, and a deadlock all the same reruns the chunk.
+MOVE = text(f"""
+    WITH {TARGETS_AND_MOVABLE}, moved AS (
         UPDATE tickets AS t SET
             config_version = :version,
             response_target_us = targets.response_target_us,

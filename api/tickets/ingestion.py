@@ -22,7 +22,7 @@ from api.sla.planning import Snapshot, SnapshotFields, StoredClock
 from api.sla.replay import READ_HISTORY, as_json
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
-from api.tickets.statements import CLAIM, KNOWN, READ_STORED, WRITE_BATCH
+from api.tickets.statements import CLAIM, READ_STORED, WRITE_BATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,22 +97,6 @@ def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dic
     return {**_snapshot_row(current), **planning.plan_clocks(current, snapshots.values(), active.config)}
 
 
-# The clock columns CLAIM is given for a ticket known to be stored: valid, and never written.
-_LOCK_ONLY_CLOCKS: dict[str, Any] = {
-    column: "met" if column.endswith("_phase") else 0 if column.endswith("_us") else None for column in CLOCK_COLUMNS
-}
-# From this many tickets a batch asks which are stored before CLAIM, sparing their planning; below,
-# the extra round trip costs more than it spares.
-KNOWN_FROM = 16
-
-
-def _claim_row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig, stored: bool) -> dict[str, Any]:
-    """The row CLAIM inserts for a new ticket, or a placeholder that only locks a stored one."""
-    if stored:
-        return {**_snapshot_row(snapshots[max(snapshots)]), **_LOCK_ONLY_CLOCKS}
-    return _row(snapshots, active)
-
-
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """What a ticket row stored, as far as moving its clocks on needs it."""
@@ -184,11 +168,7 @@ def ingest_steps(
     """The statements of one batch and the decisions between them, free of I/O; `source` names the sender."""
     params = {"now": now, "version": active.version, "source": source}
     within = _within_batch(snapshots)
-    known: set[str] = set()
-    if len(within) >= KNOWN_FROM:
-        (known_rows,) = yield [(KNOWN, {"ids": list(within)})]
-        known = {row[0] for row in known_rows}
-    claimed = [_claim_row(history, active, ticket_id in known) for ticket_id, history in within.items()]
+    claimed = [_row(history, active) for history in within.values()]
     (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]
     created: dict[str, datetime | None] = dict(claim_rows)
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}

@@ -24,11 +24,6 @@ CLAIM = f"""
     RETURNING id, next_check_at
 """
 
-# Asked before CLAIM by large batches: a ticket stored already is only locked by CLAIM, so planning
-# its clocks for an insert that never happens would be wasted. Tickets are never deleted, so one
-# found here is still there for CLAIM; one created meanwhile is simply planned for nothing.
-KNOWN = "SELECT id FROM tickets WHERE id = ANY(%(ids)s)"
-
 # Run after CLAIM, once every lock is held: the stored row of each ticket that existed, from which an
 # in-order snapshot moves the clocks on without reading the ticket's history.
 READ_STORED = f"""

@@ -88,41 +88,41 @@ def _events_chart(summary: dict[str, Any]) -> None:
 
 
 def _daily_compliance(summary: dict[str, Any]) -> None:
-    st.subheader("Compliance by day (%)")
-    rows = pd.DataFrame(transforms.daily_compliance_rows(summary))
-    if rows.empty:
-        st.info("No clock was met or breached in this window.")
-        return
-    chart = (
-        alt.Chart(rows)
-        .mark_bar()
-        .encode(
-            x=alt.X("day:O", title="day (UTC)"),
-            xOffset="clock:N",
-            y=alt.Y("compliance:Q", scale=PERCENT, title="compliance (%)"),
-            color=alt.Color("clock:N", scale=CLOCK_COLORS),
-            tooltip=["day", "clock", "compliance"],
-        )
-        .properties(height=260)
+    _compliance_chart(
+        "Compliance by day (%)",
+        transforms.daily_compliance_rows(summary),
+        alt.X("day:O", title="day (UTC)"),
+        "day",
+        "No clock was met or breached in this window.",
     )
-    st.altair_chart(chart, width="stretch")
 
 
 def _segment_compliance(summary: dict[str, Any]) -> None:
-    st.subheader("Compliance by priority and tier (%)")
-    rows = pd.DataFrame(transforms.compliance_rows(summary))
+    _compliance_chart(
+        "Compliance by priority and tier (%)",
+        transforms.compliance_rows(summary),
+        alt.X("segment:N", title="priority / tier"),
+        "segment",
+        "No clock has been met or breached yet.",
+    )
+
+
+def _compliance_chart(title: str, records: list[dict[str, Any]], x: alt.X, field: str, empty: str) -> None:
+    """Bars of each clock's compliance along `x` (the records' `field`), on a fixed 0-100 % axis."""
+    st.subheader(title)
+    rows = pd.DataFrame(records)
     if rows.empty:
-        st.info("No clock has been met or breached yet.")
+        st.info(empty)
         return
     chart = (
         alt.Chart(rows)
         .mark_bar()
         .encode(
-            x=alt.X("segment:N", title="priority / tier"),
+            x=x,
             xOffset="clock:N",
             y=alt.Y("compliance:Q", scale=PERCENT, title="compliance (%)"),
             color=alt.Color("clock:N", scale=CLOCK_COLORS),
-            tooltip=["segment", "clock", "compliance"],
+            tooltip=[field, "clock", "compliance"],
         )
         .properties(height=260)
     )

@@ -44,21 +44,27 @@ def serve(command: list[str], env: dict[str, str], health_url: str) -> Iterator[
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m api` with its evaluator, on a fresh database; yields its base URL."""
-    database_url = fresh_database(server_url, "sla_dashboard_test")
+def api_environment(
+    server_url: str, tmp_path_factory: pytest.TempPathFactory, database: str, config: str
+) -> dict[str, str]:
+    """The environment of an API process with keys on, on a fresh database and a config file of its own."""
     config_dir: Path = tmp_path_factory.mktemp("dashboard-config")
-    (config_dir / "sla_config.yaml").write_text(SEED_CONFIG)
-    port = free_port()
-    env = {
+    (config_dir / "sla_config.yaml").write_text(config)
+    return {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": fresh_database(server_url, database),
         "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
         "SLA_LEADER_RETRY_SECONDS": "0.2",
         "SLA_AUTH": "on",
         "SLA_ADMIN_KEY": ADMIN_KEY,
     }
+
+
+@pytest.fixture(scope="module")
+def live_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m api` with its evaluator, on a fresh database; yields its base URL."""
+    env = api_environment(server_url, tmp_path_factory, "sla_dashboard_test", SEED_CONFIG)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "api", "--port", str(port), "--log-level", "warning"]
     with serve(command, env, f"{base}/readyz"):
@@ -122,17 +128,8 @@ class RestartableApi:
 @pytest.fixture(scope="module")
 def restartable_api(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableApi]:
     """An API with the seed config but high/gold answered within 5 s, so a breach falls due while a test waits."""
-    database_url = fresh_database(server_url, "sla_dashboard_browser")
-    config_dir: Path = tmp_path_factory.mktemp("browser-config")
-    (config_dir / "sla_config.yaml").write_text(SEED_CONFIG.replace("response: 900", "response: 5"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SLA_CONFIG_PATH": str(config_dir / "sla_config.yaml"),
-        "SLA_LEADER_RETRY_SECONDS": "0.2",
-        "SLA_AUTH": "on",
-        "SLA_ADMIN_KEY": ADMIN_KEY,
-    }
+    config = SEED_CONFIG.replace("response: 900", "response: 5")
+    env = api_environment(server_url, tmp_path_factory, "sla_dashboard_browser", config)
     api = RestartableApi(env, free_port())
     api.start()
     try:

@@ -5,7 +5,6 @@ pictures); otherwise to a temporary folder, so a normal run leaves the tree clea
 """
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.kit.timestamps import rfc3339
 from bench.harness import free_port
@@ -22,7 +21,6 @@ from tests.builders import snapshot_json
 from tests.conftest import ADMIN_HEADERS, ADMIN_KEY, ROOT, SEED_CONFIG
 from tests.dashboard.conftest import RestartableApi, serve
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ASSETS = ROOT / "assets"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # low/silver: response target 7,200 s, alert when 15 % is left, at 6,120 s.
@@ -55,27 +53,10 @@ def dashboard_url(restartable_api: RestartableApi) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the module."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is not installed at {CHROMIUM}; .ci/run installs Debian's chromium")
-        pytest.skip("Debian's chromium is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(chromium: Browser) -> Iterator[Page]:
     """A fresh tab; at the end, every request it made must have stayed on this machine."""
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    context = chromium.new_context(viewport={"width": 1440, "height": 960})
     tab = context.new_page()
     seen: list[str] = []
     tab.on("request", lambda request: seen.append(request.url))

@@ -52,7 +52,7 @@ def _commit_gaps(server_url: str, name: str) -> list[float]:
 
 def test_every_event_commits_within_50_ms_of_its_detected_at(postgres_with_commit_times: OwnPostgres) -> None:
     # A second try only when a first one was late: on a loaded 2-core machine a process may wait
-    # that long for a core, while a detected_at taken at the start of the pass is late every time.
+    # that long for a core; a pass that takes its instant well before it writes is late every time.
     for attempt in range(2):
         gaps = _commit_gaps(postgres_with_commit_times.url, f"sla_detection_{attempt}")
         assert len(gaps) == 300

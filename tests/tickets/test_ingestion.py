@@ -4,7 +4,6 @@ import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +15,6 @@ from api.models import Ticket
 from api.sla import state
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
-from api.tickets import ingestion
 from api.tickets.schemas import SnapshotIn
 from tests.builders import apply_batch, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0
@@ -84,10 +82,7 @@ def test_any_delivery_order_with_duplicates_and_batching_converges(
 ) -> None:
     snapshots = data.draw(ticket_histories())
     reference = _deliver(sessions, active, [snapshots])
-    # Either way of claiming: planning every ticket, or asking first which are stored (large batches).
-    known_from = data.draw(st.sampled_from([1, ingestion.KNOWN_FROM]), label="known_from")
-    with patch.object(ingestion, "KNOWN_FROM", known_from):
-        shuffled = _deliver(sessions, active, data.draw(deliveries(snapshots)))
+    shuffled = _deliver(sessions, active, data.draw(deliveries(snapshots)))
     assert shuffled == reference
 
 
