@@ -1,10 +1,12 @@
 """Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
 
-A batch runs in three statements whatever its size: lock (creating) every ticket it names, read
-the stored rows of those that existed, then, with each snapshot's outcome decided in memory as if
-the snapshots had been sent one by one, write the new history rows and rewrite the current state
-and clock summary of every ticket that changed. A ticket whose new snapshots are all newer than
-what it stored moves its clocks on from the stored summary, so its cost does not grow with its
+The common case is one statement whatever the batch's size (CLAIM): it takes every lock the batch
+needs, inserts new tickets, moves on in place every stored ticket that gets one snapshot newer than
+all it stored, and writes their history; on an always-open calendar it plans those clocks itself.
+The rest, with each snapshot's outcome decided in memory as if the snapshots had been sent one by
+one, takes two statements more: read the stored rows of the tickets CLAIM only locked, then write
+their new history rows, current state and clock summary. A ticket whose new snapshots are all newer
+than what it stored moves its clocks on from the stored summary, so its cost does not grow with its
 history; only a ticket that gets an older snapshot, a new creation instant, priority or tier, or
 that counted under other targets, has its history read (one more statement) and replayed.
 """
@@ -16,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from api.kit.steps import Steps
+from api.kit.timestamps import EARLIEST
 from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
 from api.sla.planning import Snapshot, SnapshotFields, StoredClock
@@ -162,18 +165,64 @@ def _outcomes(
     return written
 
 
+def _targets(segments: set[tuple[str, str]], active: ActiveConfig) -> list[dict[str, Any]]:
+    """The targets of the segments CLAIM plans, in the shape of TARGET_RECORD."""
+    targets = active.config.clock_targets
+    return [
+        {
+            "priority": priority,
+            "customer_tier": tier,
+            **{
+                f"{clock}_{part}_us": getattr(targets[(priority, tier, clock)], f"{part}_us")
+                for clock in ("response", "resolution")
+                for part in ("target", "alert")
+            },
+        }
+        for priority, tier in segments
+    ]
+
+
+def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConfig) -> dict[str, Any]:
+    """CLAIM's rows: every winning snapshot, and the tickets whose clocks Python plans, planned."""
+    config = active.config
+    winners: list[dict[str, Any]] = []
+    planned: list[dict[str, Any]] = []
+    segments: set[tuple[str, str]] = set()
+    for history in within.values():
+        current = history[max(history)]
+        # A ticket named once, on an always-open calendar, is planned (or moved on) in SQL.
+        in_sql = len(history) == 1 and planning.is_always_open(config, current.priority, current.customer_tier)
+        if in_sql:
+            segments.add((current.priority, current.customer_tier))
+        else:
+            planned.append(_row(history, active))
+        winners.extend({**_snapshot_row(snapshot), "planned": not in_sql} for snapshot in history.values())
+    return {
+        "targets": as_json(_targets(segments, active)),
+        "winners": as_json(winners),
+        "planned": as_json(planned),
+        "planned_ids": [row["id"] for row in planned],
+        "pause_statuses": sorted(config.pause_statuses),
+        "alert_threshold": config.alert_threshold,
+        "equivalent_versions": list(active.equivalent_versions or (active.version,)),
+    }
+
+
 def ingest_steps(
     snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime, source: str | None = None
 ) -> Steps:
     """The statements of one batch and the decisions between them, free of I/O; `source` names the sender."""
     params = {"now": now, "version": active.version, "source": source}
     within = _within_batch(snapshots)
-    claimed = [_row(history, active) for history in within.values()]
-    (claim_rows,) = yield [(CLAIM, {**params, "rows": as_json(claimed)})]
-    created: dict[str, datetime | None] = dict(claim_rows)
+    (claim_rows,) = yield [(CLAIM, {**params, **_claim(within, active)})]
+    # Tickets CLAIM created or moved on are written whole, history included.
+    done: dict[str, bool] = {ticket_id: created for ticket_id, created, _ in claim_rows}
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
-    # A ticket this batch created has no history yet: its history is written with it, below.
-    existing = [ticket_id for ticket_id in within if ticket_id not in created]
+    for ticket_id, created in done.items():
+        if not created:
+            # Moved on: all it stored is older than its one snapshot here.
+            histories[ticket_id].newest = EARLIEST
+    existing = [ticket_id for ticket_id in within if ticket_id not in done]
     moving: dict[str, _Stored] = {}
     if existing:
         (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
@@ -190,23 +239,22 @@ def ingest_steps(
 
     report = IngestReport(results=[])
     written = _outcomes(snapshots, histories, report)
-    if written:
-        # New tickets were written whole by CLAIM; only stored tickets whose history grew change here.
+    left = {key: snapshot for key, snapshot in written.items() if key[0] not in done}
+    if left:
         rewritten = [
             _moved_row(moving[ticket_id], within[ticket_id], active)
             if ticket_id in moving
             else _row(history.snapshots, active)
             for ticket_id, history in histories.items()
-            if history.changed and ticket_id not in created
+            if history.changed and ticket_id not in done
         ]
         yield [
             (
                 WRITE_BATCH,
                 {
                     **params,
-                    "history": as_json([_snapshot_row(s) for s in written.values()]),
+                    "history": as_json([_snapshot_row(s) for s in left.values()]),
                     "rows": as_json(rewritten),
-                    "created_earliest": min((at for at in created.values() if at is not None), default=None),
                 },
             )
         ]

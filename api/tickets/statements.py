@@ -1,27 +1,91 @@
 """The SQL of ingestion: claim every ticket of a batch, then write its history and current state."""
 
-from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD, SNAPSHOT_RECORD
-from api.sla import checks
+from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD, CLOCKS, SNAPSHOT_RECORD
+from api.sla import checks, clock_sql
 from api.sla.replay import NOTIFY_EARLIEST
 
 _RECORD = checks.prefixed("r")
+_SNAPSHOT_COLUMNS = ("id", "priority", "customer_tier", "status", "created_at", "updated_at", "first_response_at")
+TARGET_RECORD = (
+    "priority text, customer_tier text, response_target_us bigint, response_alert_us bigint, "
+    "resolution_target_us bigint, resolution_alert_us bigint"
+)
+_FIRST_COLUMNS = clock_sql.first_snapshot_columns("f")
+_STEPS = clock_sql.moved_on_steps(
+    "t",
+    "excluded",
+    {clock: clock_sql.alert_us(f"excluded.{clock}_target_us", "%(alert_threshold)s") for clock in CLOCKS},
+)
+_MOVED = clock_sql.moved_on_columns("t", "excluded", "s")
+_MOVED_SOURCE = checks.prefixed("m")
+_MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "config_version", *CLOCK_COLUMNS)
 
 # The one statement that takes every lock a batch needs, in id order, so that concurrent batches
-# naming the same tickets queue instead of deadlocking. Each ticket's row is computed from the
-# batch alone: a new ticket is inserted whole; for an existing one `DO UPDATE ... WHERE false`
-# writes nothing but takes the row lock (which `DO NOTHING` would not). RETURNING names the new.
+# naming the same tickets queue instead of deadlocking, and that does the common case whole:
+# - a new ticket is inserted; one the batch names once, on an always-open calendar (`first`), has
+#   its clocks planned here, others (`planned`) come planned from Python;
+# - a stored ticket that gets one snapshot newer than all it stored, with the same creation,
+#   priority and tier, counted under rules equivalent to these, is moved on from its stored row;
+#   `DO UPDATE` sees the newest committed row, even one a concurrent batch wrote meanwhile;
+# - any other stored ticket is only locked (the WHERE fails): ingestion reads and writes it next.
+# The history of the tickets done here is written here; RETURNING names them, and whether created.
 CLAIM = f"""
-    INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-                         received_at, config_version, {", ".join(CLOCK_COLUMNS)},
-                         sla_state, breached_clocks, next_check_at)
-    SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
-           %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)},
-           {checks.state_sql(_RECORD, "%(now)s")}, {checks.breached_clocks_sql(_RECORD, "%(now)s")},
-           {checks.next_check_sql(_RECORD, "0", "%(now)s")}
-    FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
-    ORDER BY r.id
-    ON CONFLICT (id) DO UPDATE SET id = excluded.id WHERE false
-    RETURNING id, next_check_at
+    WITH targets AS (
+        SELECT * FROM json_to_recordset(CAST(%(targets)s AS json)) AS g({TARGET_RECORD})
+    ), winners AS (
+        SELECT * FROM json_to_recordset(CAST(%(winners)s AS json)) AS w({SNAPSHOT_RECORD}, planned boolean)
+    ), first AS (
+        SELECT f.*, CASE WHEN f.resolution_phase <> 'running' THEN GREATEST(f.updated_at, f.created_at) END
+                    AS resolution_end
+        FROM (
+            SELECT w.*, g.response_target_us, g.response_alert_us, g.resolution_target_us, g.resolution_alert_us,
+                   {clock_sql.answered("w.created_at", "w.first_response_at", "w.status", "w.updated_at")} AS answered,
+                   {clock_sql.phase_of("w.status", "%(pause_statuses)s")} AS resolution_phase
+            FROM winners AS w JOIN targets AS g USING (priority, customer_tier)
+            WHERE NOT w.planned
+        ) AS f
+    ), incoming AS (
+        SELECT {", ".join(f"f.{column}" for column in _SNAPSHOT_COLUMNS)},
+               {", ".join(f"{sql} AS {column}" for column, sql in _FIRST_COLUMNS.items())}
+        FROM first AS f
+        UNION ALL
+        SELECT {", ".join(f"p.{column}" for column in (*_SNAPSHOT_COLUMNS, *CLOCK_COLUMNS))}
+        FROM json_to_recordset(CAST(%(planned)s AS json)) AS p({SNAPSHOT_RECORD}, {CLOCK_RECORD})
+    ), claimed AS (
+        INSERT INTO tickets AS t (id, priority, customer_tier, status, created_at, updated_at, first_response_at,
+                                  received_at, config_version, {", ".join(CLOCK_COLUMNS)},
+                                  sla_state, breached_clocks, next_check_at)
+        SELECT r.id, r.priority, r.customer_tier, r.status, r.created_at, r.updated_at, r.first_response_at,
+               %(now)s, %(version)s, {", ".join(f"r.{column}" for column in CLOCK_COLUMNS)},
+               {checks.state_sql(_RECORD, "%(now)s")}, {checks.breached_clocks_sql(_RECORD, "%(now)s")},
+               {checks.next_check_sql(_RECORD, "0", "%(now)s")}
+        FROM incoming AS r
+        ORDER BY r.id
+        ON CONFLICT (id) DO UPDATE SET
+            ({", ".join(_MOVED_TARGETS)}, sla_state, breached_clocks, next_check_at) = (
+                SELECT {", ".join(f"excluded.{column}" for column in _MOVED_TARGETS[:5])},
+                       {", ".join(f"m.{column}" for column in CLOCK_COLUMNS)},
+                       {checks.state_sql(_MOVED_SOURCE, "%(now)s")},
+                       {checks.breached_clocks_sql(_MOVED_SOURCE, "%(now)s")},
+                       {checks.next_check_sql(_MOVED_SOURCE, "t.events_recorded", "%(now)s")}
+                FROM (SELECT {", ".join(f"{sql} AS {column}" for column, sql in _MOVED.items())}
+                      FROM (SELECT {_STEPS}) AS s) AS m
+            )
+        WHERE excluded.updated_at > t.updated_at AND excluded.created_at = t.created_at
+          AND excluded.priority = t.priority AND excluded.customer_tier = t.customer_tier
+          AND t.config_version = ANY(%(equivalent_versions)s) AND excluded.id <> ALL(%(planned_ids)s)
+        -- A row this statement inserted has no deleting or locking transaction yet: xmax is 0.
+        RETURNING t.id, t.xmax = 0 AS created, t.next_check_at
+    ), history AS (
+        INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,
+                                      first_response_at, received_at, source)
+        SELECT w.id, w.updated_at, w.priority, w.customer_tier, w.created_at, w.status, w.first_response_at,
+               %(now)s, %(source)s
+        FROM winners AS w JOIN claimed AS c ON c.id = w.id
+        RETURNING 1
+    ), written AS (SELECT next_check_at FROM claimed),
+    notified AS ({NOTIFY_EARLIEST})
+    SELECT c.id, c.created, (SELECT count(*) FROM notified) FROM claimed AS c
 """
 
 # Run after CLAIM, once every lock is held: the stored row of each ticket that existed, from which an
@@ -55,12 +119,12 @@ WRITE_CURRENT = f"""
     RETURNING t.next_check_at
 """
 
-# History and current state in one statement, which also announces the earliest new deadline
-# (of the tickets it rewrote and of those CLAIM created).
+# History and current state of the tickets CLAIM only locked, in one statement, which also
+# announces the earliest of their new deadlines.
 WRITE_BATCH = f"""
     WITH history AS ({WRITE_HISTORY} RETURNING 1),
          updated AS ({WRITE_CURRENT}),
-         written AS (SELECT next_check_at FROM updated UNION ALL SELECT CAST(%(created_earliest)s AS timestamptz)),
+         written AS (SELECT next_check_at FROM updated),
          notified AS ({NOTIFY_EARLIEST})
     SELECT (SELECT count(*) FROM notified) AS notified
 """
