@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
+import psycopg._queries
 from alembic.config import Config
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
@@ -28,6 +29,12 @@ NAMING_CONVENTION = {
 }
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
+
+# psycopg keeps the parsed form of a statement with placeholders only up to 4 KB and parses a
+# longer one again on every execution; ingestion's one statement is about 13 KB and runs on every
+# request. Its module-level limit is raised (psycopg is pinned; tests/test_database.py checks it holds).
+STATEMENT_CACHE_BYTES = 32 * 1024
+psycopg._queries.MAX_CACHED_STATEMENT_LENGTH = max(psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, STATEMENT_CACHE_BYTES)
 
 # Every timestamp column: timezone-aware, stored in UTC.
 TZ = DateTime(timezone=True)

@@ -209,14 +209,24 @@ def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConf
 
 
 def ingest_steps(
-    snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime, source: str | None = None
+    snapshots: Sequence[SnapshotIn],
+    active: ActiveConfig,
+    now: datetime,
+    source: str | None = None,
+    *,
+    claim_only: bool = False,
 ) -> Steps:
-    """The statements of one batch and the decisions between them, free of I/O; `source` names the sender."""
+    """The statements of one batch and the decisions between them, free of I/O; `source` names the sender.
+
+    With `claim_only`, only CLAIM runs: the report if it did the whole batch, else None.
+    """
     params = {"now": now, "version": active.version, "source": source}
     within = _within_batch(snapshots)
     (claim_rows,) = yield [(CLAIM, {**params, **_claim(within, active)})]
     # Tickets CLAIM created or moved on are written whole, history included.
     done: dict[str, bool] = {ticket_id: created for ticket_id, created, _ in claim_rows}
+    if claim_only and len(done) < len(within):
+        return None
     histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
     for ticket_id, created in done.items():
         if not created:

@@ -5,6 +5,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from api.models import Ticket
 from api.sla import state
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
+from api.tickets.ingestion import ingest_steps
 from api.tickets.schemas import SnapshotIn
 from tests.builders import apply_batch, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0
@@ -185,3 +187,19 @@ def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
     sequential = _deliver(sessions, active, [snapshots])
     assert sequential["tickets"] == concurrent["tickets"]
     assert sequential["history"] == concurrent["history"]
+
+
+def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> None:
+    batch = [snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")]
+
+    locked_only = ingest_steps(batch, active, T0, claim_only=True)
+    next(locked_only)
+    with pytest.raises(StopIteration) as stopped:
+        locked_only.send([[]])  # CLAIM returned no row: the ticket was locked, nothing written
+    assert stopped.value.value is None
+
+    created = ingest_steps(batch, active, T0, claim_only=True)
+    next(created)
+    with pytest.raises(StopIteration) as done:
+        created.send([[("T-1", True, None)]])
+    assert [result.outcome for result in done.value.value.results] == ["created"]

@@ -45,6 +45,32 @@ def test_counts_every_outcome_and_lists_them_in_request_order(client: TestClient
     assert [h["status"] for h in detail["history"]] == ["open", "in_progress", "pending"]
 
 
+def test_one_snapshot_per_request_gets_every_outcome_and_writes_each_once(
+    client: TestClient, frozen_clock: FrozenClock
+) -> None:
+    at = [T0 + timedelta(minutes=minutes) for minutes in (0, 10, 20)]
+    sent = [
+        (snapshot_json("A", created_at=T0, updated_at=at[1], status="in_progress"), "created"),
+        (snapshot_json("A", created_at=T0, updated_at=at[2], status="pending"), "updated"),
+        (snapshot_json("A", created_at=T0, updated_at=at[2], status="pending"), "unchanged"),
+        (snapshot_json("A", created_at=T0, updated_at=at[0], status="open"), "stale"),
+        (snapshot_json("A", created_at=T0, updated_at=at[1], status="open"), "conflict"),
+    ]
+
+    outcomes = [post(client, body).json()["results"][0]["outcome"] for body, _ in sent]
+
+    assert outcomes == [outcome for _, outcome in sent]
+    detail = client.get("/tickets/A").json()
+    assert [(h["updated_at"], h["status"]) for h in detail["history"]] == [
+        ("2026-11-02T09:00:00Z", "open"),
+        ("2026-11-02T09:10:00Z", "in_progress"),
+        ("2026-11-02T09:20:00Z", "pending"),
+    ]
+    assert detail["ticket"]["status"] == "pending"
+    # The late open snapshot still counts: the response clock stopped at 09:10, when work began.
+    assert (detail["clocks"]["response"]["state"], detail["clocks"]["response"]["elapsed_seconds"]) == ("met", 600)
+
+
 def test_resending_a_batch_is_a_no_op(client: TestClient, frozen_clock: FrozenClock) -> None:
     batch = [snapshot_json(f"T-{n}", created_at=T0) for n in range(20)]
     assert post(client, batch).json()["created"] == 20
