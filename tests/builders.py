@@ -4,8 +4,9 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +16,7 @@ from api.models import SlaEvent
 from api.sla import passes
 from api.sla_config.store import ActiveConfig, ConfigStore
 from api.tickets import service as tickets_service
-from api.tickets.ingestion import IngestReport
+from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
 from tests.conftest import SEED_CONFIG, T0, FrozenClock
 
@@ -138,3 +139,21 @@ def stored_ids(client: TestClient) -> list[str]:
 
 def high_gold_response(store: ConfigStore) -> int:
     return store.active.config.targets["high"]["gold"].response
+
+
+def ingest_counting_statements(
+    sessions: sessionmaker[Session], active: ActiveConfig, batch: Sequence[SnapshotIn], now: datetime = T0
+) -> tuple[IngestReport, int]:
+    """Ingest a batch in its own transaction; also say how many statements it took."""
+    with sessions() as session:
+        connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+        steps = ingest_steps(batch, active, now)
+        count = 0
+        try:
+            statements = next(steps)
+            while True:
+                count += len(statements)
+                statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
+        except StopIteration as done:
+            session.commit()
+            return done.value, count

@@ -15,8 +15,8 @@ _STOPPED = ", ".join(f"'{status}'" for status in sorted(STOPPED_STATUSES))
 
 
 def microseconds_between(later: str, earlier: str) -> str:
-    """Microseconds from `earlier` to `later` (exact: epochs are numeric)."""
-    return f"((EXTRACT(EPOCH FROM {later}) - EXTRACT(EPOCH FROM {earlier})) * 1000000)::bigint"
+    """Microseconds from `earlier` to `later`: exact, as the difference is whole days and microseconds."""
+    return f"(EXTRACT(EPOCH FROM {later} - {earlier}) * 1000000)::bigint"
 
 
 def after(start: str, microseconds: str) -> str:

@@ -104,16 +104,23 @@ def _row(snapshots: dict[datetime, SnapshotFields], active: ActiveConfig) -> dic
 class _Stored:
     """What a ticket row stored, as far as moving its clocks on needs it."""
 
-    updated_at: datetime
-    created_at: datetime
-    priority: str
-    customer_tier: str
+    current: Snapshot
     config_version: int
     clocks: dict[str, StoredClock]
 
+    @property
+    def updated_at(self) -> datetime:
+        return self.current.updated_at
+
+    @property
+    def created_at(self) -> datetime:
+        return self.current.created_at
+
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> "_Stored":
-        _, updated_at, created_at, priority, customer_tier, config_version, *columns = row
+        ticket_id, updated_at, created_at, priority, customer_tier, status, first_response_at, config_version = row[:8]
+        current = Snapshot(ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at)
+        columns = row[8:]
         values = dict(zip(CLOCK_COLUMNS, columns, strict=True))
         clocks = {
             clock: StoredClock(
@@ -126,7 +133,14 @@ class _Stored:
             )
             for clock in ("response", "resolution")
         }
-        return cls(updated_at, created_at, priority, customer_tier, config_version, clocks)
+        return cls(current, config_version, clocks)
+
+    def only_repeated(self, batch: dict[datetime, SnapshotFields]) -> bool:
+        """Whether the batch only repeats the newest stored snapshot: unchanged, known without the history."""
+        return all(
+            at == self.updated_at and planning.content(snapshot) == planning.content(self.current)
+            for at, snapshot in batch.items()
+        )
 
     def moves_on(self, later: dict[datetime, SnapshotFields], active: ActiveConfig) -> bool:
         """Whether these snapshots can move the clocks on from this row alone, exactly as a replay would."""
@@ -134,7 +148,8 @@ class _Stored:
             min(later) > self.updated_at
             and self.config_version in (active.equivalent_versions or (active.version,))
             and all(
-                (s.created_at, s.priority, s.customer_tier) == (self.created_at, self.priority, self.customer_tier)
+                (s.created_at, s.priority, s.customer_tier)
+                == (self.created_at, self.current.priority, self.current.customer_tier)
                 for s in later.values()
             )
         )
@@ -241,7 +256,9 @@ def ingest_steps(
             if stored.moves_on(within[row[0]], active):
                 moving[row[0]] = stored
                 histories[row[0]].newest = stored.updated_at
-        replayed = [ticket_id for ticket_id in existing if ticket_id not in moving]
+            elif stored.only_repeated(within[row[0]]):
+                histories[row[0]].add(stored.current)
+        replayed = [ticket_id for ticket_id in existing if histories[ticket_id].newest is None]
         if replayed:
             (history_rows,) = yield [(READ_HISTORY, {"ids": replayed})]
             for row in history_rows:

@@ -88,10 +88,11 @@ CLAIM = f"""
     SELECT c.id, c.created, (SELECT count(*) FROM notified) FROM claimed AS c
 """
 
-# Run after CLAIM, once every lock is held: the stored row of each ticket that existed, from which an
-# in-order snapshot moves the clocks on without reading the ticket's history.
+# Run after CLAIM, once every lock is held: the stored row of each ticket CLAIM only locked, from which
+# in-order snapshots move the clocks on, and a repeat of its newest snapshot is known, without its history.
 READ_STORED = f"""
-    SELECT id, updated_at, created_at, priority, customer_tier, config_version, {", ".join(CLOCK_COLUMNS)}
+    SELECT id, updated_at, created_at, priority, customer_tier, status, first_response_at, config_version,
+           {", ".join(CLOCK_COLUMNS)}
     FROM tickets WHERE id = ANY(%(ids)s)
 """
 

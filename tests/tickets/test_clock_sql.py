@@ -2,9 +2,7 @@
 
 import dataclasses
 from datetime import timedelta
-from typing import Any, cast
 
-import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -16,9 +14,8 @@ from api.sla import planning
 from api.sla.business_time import TWENTY_FOUR_SEVEN
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
-from tests.builders import snapshot
+from tests.builders import ingest_counting_statements, snapshot
 from tests.conftest import SEED_CONFIG, T0
 
 CONFIGS = [
@@ -60,23 +57,7 @@ def in_order_histories(draw: st.DrawFn) -> list[SnapshotIn]:
     return history
 
 
-def _ingest(sessions: sessionmaker[Session], active: ActiveConfig, batch: list[SnapshotIn]) -> tuple[IngestReport, int]:
-    """Ingest a batch in its own transaction; also say how many statements it took."""
-    with sessions() as session:
-        connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-        steps = ingest_steps(batch, active, T0)
-        count = 0
-        try:
-            statements = next(steps)
-            while True:
-                count += len(statements)
-                statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
-        except StopIteration as done:
-            session.commit()
-            return done.value, count
-
-
-def _stored_clocks(sessions: sessionmaker[Session]) -> dict[str, Any]:
+def _stored_clocks(sessions: sessionmaker[Session]) -> dict[str, object]:
     with sessions() as session:
         row = session.execute(text(f"SELECT {', '.join(CLOCK_COLUMNS)} FROM tickets WHERE id = 'T-1'")).one()
     return dict(zip(CLOCK_COLUMNS, row, strict=True))
@@ -93,7 +74,7 @@ def test_each_in_order_snapshot_is_planned_in_one_statement_exactly_as_the_full_
     rules = dataclasses.replace(active, config=CONFIGS[config_index])
 
     for count, current in enumerate(history, start=1):
-        report, statements = _ingest(sessions, rules, [current])
+        report, statements = ingest_counting_statements(sessions, rules, [current])
 
         assert [result.outcome for result in report.results] == ["created" if count == 1 else "updated"]
         assert statements == 1

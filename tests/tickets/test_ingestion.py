@@ -18,7 +18,7 @@ from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
 from api.tickets.ingestion import ingest_steps
 from api.tickets.schemas import SnapshotIn
-from tests.builders import apply_batch, run_pass, snapshot
+from tests.builders import apply_batch, ingest_counting_statements, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0
 from tests.strategies import deliveries, ticket_histories
 
@@ -203,3 +203,18 @@ def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> Non
     with pytest.raises(StopIteration) as done:
         created.send([[("T-1", True, None)]])
     assert [result.outcome for result in done.value.value.results] == ["created"]
+
+
+def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_history(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    first = snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")
+    newest = snapshot("T-1", created_at=T0, updated_at=_at(9), status="pending")
+    apply_batch(sessions, active, [first, newest], now=T0)
+
+    repeated, repeated_statements = ingest_counting_statements(sessions, active, [newest, newest])
+    older, older_statements = ingest_counting_statements(sessions, active, [first])
+
+    # CLAIM and the stored row; an older repeat also needs the history.
+    assert ([r.outcome for r in repeated.results], repeated_statements) == (["unchanged", "unchanged"], 2)
+    assert ([r.outcome for r in older.results], older_statements) == (["unchanged"], 3)
