@@ -89,8 +89,13 @@ def post(snapshot: dict[str, Any] = Body()) -> dict[str, int]:  # noqa: B008 (Fa
 
 @app.post("/batch")
 async def post_batch(request: Request) -> dict[str, int]:
-    """Write a batch's history and newest rows in one statement, as the service's tables hold them."""
+    """Write a batch's history and newest rows in one statement, as the service's tables hold them.
+
+    One snapshot object is taken as a batch of one, so that the ceiling also serves single snapshots.
+    """
     body = await request.body()
+    if body.lstrip().startswith(b"{"):
+        body = b"[" + body + b"]"
     async with batch_pool.connection() as connection:
         await connection.execute(WRITE_BATCH, {"batch": body.decode()})
     return {"accepted": 1}

@@ -12,12 +12,12 @@ that counted under other targets, has its history read (one more statement) and 
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from api.kit.steps import Steps
+from api.kit.steps import Rows, Statement, Steps
 from api.kit.timestamps import EARLIEST
 from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
@@ -223,6 +223,34 @@ def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConf
     }
 
 
+def _read_locked(
+    existing: list[str],
+    within: dict[str, dict[datetime, SnapshotFields]],
+    histories: dict[str, _TicketHistory],
+    active: ActiveConfig,
+) -> Generator[list[Statement], list[Rows], dict[str, _Stored]]:
+    """Read what the tickets CLAIM only locked stored; return those that move on from their stored row.
+
+    Each history learns what is needed to decide the outcomes: the newest stored instant, the
+    newest snapshot when the batch only repeats it, or else the whole stored history.
+    """
+    moving: dict[str, _Stored] = {}
+    (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
+    for row in stored_rows:
+        stored = _Stored.from_row(row)
+        if stored.moves_on(within[row[0]], active):
+            moving[row[0]] = stored
+            histories[row[0]].newest = stored.updated_at
+        elif stored.only_repeated(within[row[0]]):
+            histories[row[0]].add(stored.current)
+    replayed = [ticket_id for ticket_id in existing if histories[ticket_id].newest is None]
+    if replayed:
+        (history_rows,) = yield [(READ_HISTORY, {"ids": replayed})]
+        for row in history_rows:
+            histories[row[0]].add(Snapshot(*row))
+    return moving
+
+
 def ingest_steps(
     snapshots: Sequence[SnapshotIn],
     active: ActiveConfig,
@@ -250,19 +278,7 @@ def ingest_steps(
     existing = [ticket_id for ticket_id in within if ticket_id not in done]
     moving: dict[str, _Stored] = {}
     if existing:
-        (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
-        for row in stored_rows:
-            stored = _Stored.from_row(row)
-            if stored.moves_on(within[row[0]], active):
-                moving[row[0]] = stored
-                histories[row[0]].newest = stored.updated_at
-            elif stored.only_repeated(within[row[0]]):
-                histories[row[0]].add(stored.current)
-        replayed = [ticket_id for ticket_id in existing if histories[ticket_id].newest is None]
-        if replayed:
-            (history_rows,) = yield [(READ_HISTORY, {"ids": replayed})]
-            for row in history_rows:
-                histories[row[0]].add(Snapshot(*row))
+        moving = yield from _read_locked(existing, within, histories, active)
 
     report = IngestReport(results=[])
     written = _outcomes(snapshots, histories, report)
