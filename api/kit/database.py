@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
-import psycopg._queries
 from alembic.config import Config
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
@@ -32,9 +31,14 @@ MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
 # psycopg keeps the parsed form of a statement with placeholders only up to 4 KB and parses a
 # longer one again on every execution; ingestion's one statement is about 13 KB and runs on every
-# request. Its module-level limit is raised (psycopg is pinned; tests/test_database.py checks it holds).
+# request. Its module-level limit is raised where it exists (psycopg is pinned, and
+# tests/test_database.py fails if the limit stops taking effect); without it, only speed suffers.
 STATEMENT_CACHE_BYTES = 32 * 1024
-psycopg._queries.MAX_CACHED_STATEMENT_LENGTH = max(psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, STATEMENT_CACHE_BYTES)
+_psycopg_queries: Any = getattr(psycopg, "_queries", None)
+if isinstance(getattr(_psycopg_queries, "MAX_CACHED_STATEMENT_LENGTH", None), int):
+    _psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(
+        _psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, STATEMENT_CACHE_BYTES
+    )
 
 # Every timestamp column: timezone-aware, stored in UTC.
 TZ = DateTime(timezone=True)
@@ -119,7 +123,19 @@ def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[Async
         open=False,
         timeout=POOL_WAIT_SECONDS,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        configure=_read_committed,
     )
+
+
+async def _read_committed(connection: AsyncConnection[Any]) -> None:
+    """Read committed, whatever the server's default, in and out of transactions.
+
+    Ingestion relies on it: `INSERT ... ON CONFLICT DO UPDATE` then sees the newest committed row,
+    and a statement that waited for another writer's lock goes on instead of failing to serialize.
+    """
+    await connection.set_autocommit(True)
+    await connection.execute("SET default_transaction_isolation = 'read committed'")
+    await connection.set_autocommit(False)
 
 
 def migrate(url: str, revision: str = "head") -> None:

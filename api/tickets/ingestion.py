@@ -5,9 +5,10 @@ needs, inserts new tickets, moves on in place every stored ticket that gets one 
 all it stored, and writes their history; on an always-open calendar it plans those clocks itself.
 The rest, with each snapshot's outcome decided in memory as if the snapshots had been sent one by
 one, takes two statements more: read the stored rows of the tickets CLAIM only locked, then write
-their new history rows, current state and clock summary. A ticket whose new snapshots are all newer
-than what it stored moves its clocks on from the stored summary, so its cost does not grow with its
-history; only a ticket that gets an older snapshot, a new creation instant, priority or tier, or
+their new history rows, current state and clock summary. A repeat of the newest stored snapshot is
+set aside; a ticket whose other new snapshots are all newer than what it stored moves its clocks on
+from the stored summary, so its cost does not grow with its history; only a ticket that gets an
+older snapshot, another version of a stored instant, a new creation instant, priority or tier, or
 that counted under other targets, has its history read (one more statement) and replayed.
 """
 
@@ -135,12 +136,13 @@ class _Stored:
         }
         return cls(current, config_version, clocks)
 
-    def only_repeated(self, batch: dict[datetime, SnapshotFields]) -> bool:
-        """Whether the batch only repeats the newest stored snapshot: unchanged, known without the history."""
-        return all(
-            at == self.updated_at and planning.content(snapshot) == planning.content(self.current)
+    def after_repeats(self, batch: dict[datetime, SnapshotFields]) -> dict[datetime, SnapshotFields]:
+        """The batch's snapshots but a repeat of the newest stored one, which changes nothing."""
+        return {
+            at: snapshot
             for at, snapshot in batch.items()
-        )
+            if at != self.updated_at or planning.content(snapshot) != planning.content(self.current)
+        }
 
     def moves_on(self, later: dict[datetime, SnapshotFields], active: ActiveConfig) -> bool:
         """Whether these snapshots can move the clocks on from this row alone, exactly as a replay would."""
@@ -155,10 +157,20 @@ class _Stored:
         )
 
 
-def _moved_row(stored: _Stored, later: dict[datetime, SnapshotFields], active: ActiveConfig) -> dict[str, Any]:
-    current = later[max(later)]
-    clocks = planning.advance_clocks(stored.clocks, stored.created_at, list(later.values()), current, active.config)
-    return {**_snapshot_row(current), **clocks}
+@dataclass(frozen=True, slots=True)
+class _Moving:
+    """A stored ticket whose clocks move on from its stored row, and the snapshots that move them."""
+
+    stored: _Stored
+    later: dict[datetime, SnapshotFields]
+
+    def row(self, active: ActiveConfig) -> dict[str, Any]:
+        current = self.later[max(self.later)]
+        stored = self.stored
+        clocks = planning.advance_clocks(
+            stored.clocks, stored.created_at, list(self.later.values()), current, active.config
+        )
+        return {**_snapshot_row(current), **clocks}
 
 
 def _outcomes(
@@ -197,6 +209,14 @@ def _targets(segments: set[tuple[str, str]], active: ActiveConfig) -> list[dict[
     ]
 
 
+def claim_can_finish(snapshots: Sequence[SnapshotFields], active: ActiveConfig) -> bool:
+    """Whether CLAIM alone may do the whole batch: one ticket at one instant, on an always-open calendar."""
+    first = snapshots[0]
+    return all(s.id == first.id and s.updated_at == first.updated_at for s in snapshots) and planning.is_always_open(
+        active.config, first.priority, first.customer_tier
+    )
+
+
 def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConfig) -> dict[str, Any]:
     """CLAIM's rows: every winning snapshot, and the tickets whose clocks Python plans, planned."""
     config = active.config
@@ -228,20 +248,22 @@ def _read_locked(
     within: dict[str, dict[datetime, SnapshotFields]],
     histories: dict[str, _TicketHistory],
     active: ActiveConfig,
-) -> Generator[list[Statement], list[Rows], dict[str, _Stored]]:
+) -> Generator[list[Statement], list[Rows], dict[str, _Moving]]:
     """Read what the tickets CLAIM only locked stored; return those that move on from their stored row.
 
     Each history learns what is needed to decide the outcomes: the newest stored instant, the
     newest snapshot when the batch only repeats it, or else the whole stored history.
     """
-    moving: dict[str, _Stored] = {}
+    moving: dict[str, _Moving] = {}
     (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
     for row in stored_rows:
         stored = _Stored.from_row(row)
-        if stored.moves_on(within[row[0]], active):
-            moving[row[0]] = stored
-            histories[row[0]].newest = stored.updated_at
-        elif stored.only_repeated(within[row[0]]):
+        later = stored.after_repeats(within[row[0]])
+        moves = bool(later) and stored.moves_on(later, active)
+        if moves:
+            moving[row[0]] = _Moving(stored, later)
+        if moves or not later:
+            # The newest stored snapshot is all the history these outcomes need.
             histories[row[0]].add(stored.current)
     replayed = [ticket_id for ticket_id in existing if histories[ticket_id].newest is None]
     if replayed:
@@ -276,7 +298,7 @@ def ingest_steps(
             # Moved on: all it stored is older than its one snapshot here.
             histories[ticket_id].newest = EARLIEST
     existing = [ticket_id for ticket_id in within if ticket_id not in done]
-    moving: dict[str, _Stored] = {}
+    moving: dict[str, _Moving] = {}
     if existing:
         moving = yield from _read_locked(existing, within, histories, active)
 
@@ -285,9 +307,7 @@ def ingest_steps(
     left = {key: snapshot for key, snapshot in written.items() if key[0] not in done}
     if left:
         rewritten = [
-            _moved_row(moving[ticket_id], within[ticket_id], active)
-            if ticket_id in moving
-            else _row(history.snapshots, active)
+            moving[ticket_id].row(active) if ticket_id in moving else _row(history.snapshots, active)
             for ticket_id, history in histories.items()
             if history.changed and ticket_id not in done
         ]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.kit.steps import attempts, run_steps, run_steps_async
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import IngestReport, ingest_steps
+from api.tickets.ingestion import IngestReport, claim_can_finish, ingest_steps
 from api.tickets.schemas import SnapshotIn
 
 
@@ -59,11 +59,13 @@ async def ingest_async(
 ) -> IngestReport:
     """Apply a batch in the connection's transaction; a lost race with another writer is run again.
 
-    A batch naming one ticket first tries CLAIM alone, without a transaction around it (two round
-    trips fewer): CLAIM either does that ticket whole or writes nothing for it, so the batch stays
-    all or nothing; when it wrote nothing, the batch runs in a transaction as any other.
+    A batch naming one ticket at one instant on an always-open calendar (one snapshot per request,
+    mostly) first tries CLAIM alone, without a transaction around it (two round trips fewer): CLAIM
+    either does that ticket whole or writes nothing for it, so the batch stays all or nothing; when
+    it wrote nothing (a repeat, a late or conflicting snapshot), the batch runs in a transaction as
+    any other, one round trip dearer.
     """
-    if len({snapshot.id for snapshot in snapshots}) == 1:
+    if claim_can_finish(snapshots, active):
         done = await _claim_alone(connection, snapshots, active, now, source)
         if done is not None:
             return done

@@ -74,7 +74,9 @@ CLAIM = f"""
         WHERE excluded.updated_at > t.updated_at AND excluded.created_at = t.created_at
           AND excluded.priority = t.priority AND excluded.customer_tier = t.customer_tier
           AND t.config_version = ANY(%(equivalent_versions)s) AND excluded.id <> ALL(%(planned_ids)s)
-        -- A row this statement inserted has no deleting or locking transaction yet: xmax is 0.
+        -- A row this statement inserted has no deleting or locking transaction yet: xmax is 0; a row
+        -- it updated carries the lock ON CONFLICT took (PostgreSQL's heap; from PostgreSQL 18,
+        -- RETURNING old.id IS NULL says the same in documented terms).
         RETURNING t.id, t.xmax = 0 AS created, t.next_check_at
     ), history AS (
         INSERT INTO ticket_snapshots (ticket_id, updated_at, priority, customer_tier, created_at, status,

@@ -1,22 +1,26 @@
 """Any order of delivery, with duplicates and any batching, converges to the same state."""
 
+import asyncio
 import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit import database
 from api.kit.statuses import STATUS_ORDER
+from api.kit.steps import run_steps_async
 from api.models import Ticket
 from api.sla import state
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import ingest_steps
+from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
 from tests.builders import apply_batch, ingest_counting_statements, run_pass, snapshot
 from tests.conftest import SEED_CONFIG, T0
@@ -156,6 +160,40 @@ def test_a_batch_waiting_on_a_concurrent_creation_of_its_ticket_keeps_both_snaps
         assert session.execute(text("SELECT count(*) FROM ticket_snapshots WHERE ticket_id = 'race'")).scalar() == 2
 
 
+async def _alone_while_another_creates(database_url: str, active: ActiveConfig) -> tuple[IngestReport, bool]:
+    """Hold a new ticket uncommitted; send one newer snapshot of it on its own; then commit."""
+    from api.tickets import service
+
+    holder = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
+    waiter = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
+    try:
+        first = snapshot("race", created_at=T0, updated_at=_at(1))
+        await run_steps_async(holder, ingest_steps([first, snapshot("other", created_at=T0)], active, T0))
+        second = snapshot("race", created_at=T0, updated_at=_at(2), status="in_progress")
+        alone = asyncio.create_task(service.ingest_async(waiter, snapshots=[second], active=active, now=T0))
+        await asyncio.sleep(0.5)
+        waited = not alone.done()
+        await holder.commit()
+        return await asyncio.wait_for(alone, timeout=10), waited and not waiter.autocommit
+    finally:
+        await holder.close()
+        await waiter.close()
+
+
+def test_a_snapshot_alone_waits_for_a_concurrent_creation_and_moves_the_ticket_on(
+    sessions: sessionmaker[Session], active: ActiveConfig, database_url: str
+) -> None:
+    report, waited_and_restored = asyncio.run(_alone_while_another_creates(database_url, active))
+
+    assert [r.outcome for r in report.results] == ["updated"]
+    assert waited_and_restored
+    with sessions() as session:
+        ticket = session.get(Ticket, "race")
+        assert ticket is not None
+        assert (ticket.status, ticket.response_phase, ticket.response_stopped_at) == ("in_progress", "stopped", _at(2))
+        assert session.execute(text("SELECT count(*) FROM ticket_snapshots WHERE ticket_id = 'race'")).scalar() == 2
+
+
 def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
     sessions: sessionmaker[Session], active: ActiveConfig
 ) -> None:
@@ -214,7 +252,16 @@ def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_
 
     repeated, repeated_statements = ingest_counting_statements(sessions, active, [newest, newest])
     older, older_statements = ingest_counting_statements(sessions, active, [first])
+    later = snapshot("T-1", created_at=T0, updated_at=_at(12), status="resolved")
+    moved, moved_statements = ingest_counting_statements(sessions, active, [newest, later])
 
-    # CLAIM and the stored row; an older repeat also needs the history.
+    # CLAIM and the stored row; an older repeat also needs the history; a repeat beside a newer
+    # snapshot moves the clocks on from the stored row and writes it.
     assert ([r.outcome for r in repeated.results], repeated_statements) == (["unchanged", "unchanged"], 2)
     assert ([r.outcome for r in older.results], older_statements) == (["unchanged"], 3)
+    assert ([r.outcome for r in moved.results], moved_statements) == (["unchanged", "updated"], 3)
+    with sessions() as session:
+        ticket = session.get(Ticket, "T-1")
+        assert ticket is not None
+        # Paused (pending) from minute 9 until resolved: nine minutes counted.
+        assert (ticket.status, ticket.resolution_phase, ticket.resolution_elapsed_us) == ("resolved", "stopped", 540e6)
