@@ -218,6 +218,7 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
     """
     url = harness.fresh_database("bench_single")
     bare_url = harness.fresh_database("bench_bare")
+    ceiling_url = harness.fresh_database("bench_single_ceiling")
     if shutil.which("wrk"):
         with (
             harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as api,
@@ -226,7 +227,6 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
             rate, p99 = _wrk(api.base, seconds)
         with harness.api_process(bare_url, app="bench.bare_app:app") as bare_api:
             bare_rate, bare_p99 = _wrk(bare_api.base, seconds)
-        ceiling_url = harness.fresh_database("bench_single_ceiling")
         with harness.api_process(ceiling_url, app="bench.bare_app:app") as ceiling_api:
             ceiling_rate, _ = _wrk(ceiling_api.base, seconds, path="/batch")
         client = "wrk"
@@ -236,7 +236,7 @@ def ingest_single(request_count: int, seconds: int) -> list[Row]:
             result = harness.run_clients(4, bodies, lambda s, b: _post_ok(s, f"{api.base}/tickets", b))
         with harness.api_process(bare_url, app="bench.bare_app:app") as bare_api:
             bare = harness.run_clients(4, bodies, lambda s, b: _post_ok(s, f"{bare_api.base}/tickets", b))
-        with harness.api_process(bare_url, app="bench.bare_app:app") as ceiling_api:
+        with harness.api_process(ceiling_url, app="bench.bare_app:app") as ceiling_api:
             ceiling = harness.run_clients(4, bodies, lambda s, b: _post_ok(s, f"{ceiling_api.base}/batch", b))
         rate, p99 = result.per_second, result.percentile(0.99) * 1000
         bare_rate, bare_p99 = bare.per_second, bare.percentile(0.99) * 1000

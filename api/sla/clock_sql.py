@@ -1,12 +1,10 @@
 """The clock columns of an always-open ticket as SQL, so that ingestion plans the common case in its own statement.
 
 Two cases have closed forms on a calendar that is always open: a ticket whose history is one
-snapshot (`planning.first_snapshot_clocks`), and a stored ticket that gets one snapshot newer than
-all it stored (`planning.advance_clocks` with one later snapshot). Each expression here mirrors
-that Python to the microsecond; `tests/tickets/test_clock_sql.py` holds them equal.
+snapshot (`planning.plan_clocks` of that snapshot), and a stored ticket that gets one snapshot
+newer than all it stored (`planning.advance_clocks` with one later snapshot). Each expression here
+gives what that Python gives, to the microsecond; `tests/tickets/test_clock_sql.py` holds them equal.
 """
-
-from collections.abc import Mapping
 
 from api.kit.statuses import STOPPED_STATUSES
 
@@ -24,7 +22,7 @@ def after(start: str, microseconds: str) -> str:
     return f"({start} + ({microseconds}) * {_MICROSECOND})"
 
 
-def alert_us(target_us: str, alert_threshold: str) -> str:
+def alert_us_of(target_us: str, alert_threshold: str) -> str:
     """SQL of `schema.clock_target`'s alert: the counted time at which `alert_threshold` of the target is left.
 
     The same IEEE double product and floor as Python's, so the two agree exactly.
@@ -47,7 +45,7 @@ def answered(created_at: str, first_response_at: str, status: str, updated_at: s
 
 
 def one_segment(clock: str, *, created_at: str, phase: str, end: str, target_us: str, alert_us: str) -> dict[str, str]:
-    """SQL of `planning._one_segment`: a clock that ran from creation, until `end` unless it is NULL."""
+    """The columns of a clock that ran from creation, until `end` unless it is NULL."""
     # GREATEST skips NULLs: a clock still running has counted nothing in closed segments.
     elapsed = f"GREATEST({microseconds_between(end, created_at)}, 0)"
     alert_at, due_at = after(created_at, alert_us), after(created_at, target_us)
@@ -62,36 +60,47 @@ def one_segment(clock: str, *, created_at: str, phase: str, end: str, target_us:
     }
 
 
-def first_snapshot_columns(row: str) -> dict[str, str]:
+def response_columns(*, created_at: str, answered: str, target_us: str, alert_threshold: str) -> dict[str, str]:
+    """The response clock's columns: it runs from creation until answered, if it was."""
+    return one_segment(
+        "response",
+        created_at=created_at,
+        phase=f"CASE WHEN {answered} IS NULL THEN 'running' ELSE 'stopped' END",
+        end=answered,
+        target_us=target_us,
+        alert_us=alert_us_of(target_us, alert_threshold),
+    )
+
+
+def first_snapshot_columns(row: str, alert_threshold: str) -> dict[str, str]:
     """The clock columns of a ticket whose history is one snapshot, from a row that holds the snapshot,
-    its targets (`response_target_us`, `response_alert_us`, ...), `answered`, `resolution_phase` and
+    its targets (`response_target_us`, `resolution_target_us`), `answered`, `resolution_phase` and
     `resolution_end` (the instant the resolution clock stopped running, if it did)."""
+    target_us = f"{row}.resolution_target_us"
     return {
-        **one_segment(
-            "response",
+        **response_columns(
             created_at=f"{row}.created_at",
-            phase=f"CASE WHEN {row}.answered IS NULL THEN 'running' ELSE 'stopped' END",
-            end=f"{row}.answered",
+            answered=f"{row}.answered",
             target_us=f"{row}.response_target_us",
-            alert_us=f"{row}.response_alert_us",
+            alert_threshold=alert_threshold,
         ),
         **one_segment(
             "resolution",
             created_at=f"{row}.created_at",
             phase=f"{row}.resolution_phase",
             end=f"{row}.resolution_end",
-            target_us=f"{row}.resolution_target_us",
-            alert_us=f"{row}.resolution_alert_us",
+            target_us=target_us,
+            alert_us=alert_us_of(target_us, alert_threshold),
         ),
     }
 
 
-def moved_on_steps(stored: str, new: str, alert_us: Mapping[str, str]) -> str:
+def moved_on_steps(stored: str, new: str, alert_threshold: str) -> str:
     """The SELECT list of the intermediate values of moving a stored row on by one newer snapshot.
 
     `new` holds the snapshot as a first snapshot's columns would (its `response_stopped_at` is when it
-    answered, its `resolution_phase` the phase it puts the clock in); `alert_us` gives each clock's
-    alert threshold. Mirrors `planning._advance_response` and `planning._advance_resolution`.
+    answered, its `resolution_phase` the phase it puts the clock in, its targets those in force).
+    Gives what `planning._advance_response` and `planning._advance_resolution` give.
     """
     running_since, elapsed = f"{stored}.resolution_running_since", f"{stored}.resolution_elapsed_us"
     closes = f"({running_since} IS NOT NULL AND {new}.resolution_phase <> 'running')"
@@ -106,8 +115,7 @@ def moved_on_steps(stored: str, new: str, alert_us: Mapping[str, str]) -> str:
             f"{elapsed} + {length} AS elapsed_after",
             f"CASE WHEN {closes} THEN NULL WHEN {running_since} IS NULL AND {new}.resolution_phase = 'running' "
             f"THEN {new}.updated_at ELSE {running_since} END AS running_since_after",
-            f"{alert_us['response']} AS response_alert_us",
-            f"{alert_us['resolution']} AS resolution_alert_us",
+            f"{alert_us_of(f'{new}.resolution_target_us', alert_threshold)} AS resolution_alert_us",
         ]
     )
 
@@ -123,17 +131,15 @@ def _crossed(steps: str, stored: str, threshold: str, stored_at: str) -> str:
     )
 
 
-def moved_on_columns(stored: str, new: str, steps: str) -> dict[str, str]:
+def moved_on_columns(stored: str, new: str, steps: str, alert_threshold: str) -> dict[str, str]:
     """The clock columns of a stored row moved on by one newer snapshot, from `moved_on_steps` named `steps`."""
     phase = f"{new}.resolution_phase"
     return {
-        **one_segment(
-            "response",
+        **response_columns(
             created_at=f"{stored}.created_at",
-            phase=f"CASE WHEN {steps}.answered IS NULL THEN 'running' ELSE 'stopped' END",
-            end=f"{steps}.answered",
+            answered=f"{steps}.answered",
             target_us=f"{new}.response_target_us",
-            alert_us=f"{steps}.response_alert_us",
+            alert_threshold=alert_threshold,
         ),
         "resolution_phase": phase,
         "resolution_elapsed_us": f"{steps}.elapsed_after",

@@ -87,17 +87,8 @@ def is_always_open(config: SlaConfig, priority: str, tier: str) -> bool:
 
 def plan_clocks(current: SnapshotFields, history: Iterable[SnapshotFields], config: SlaConfig) -> dict[str, Any]:
     """The clock columns of a ticket row: phase, elapsed, running start, target, deadlines and stop."""
-    snapshots = list(history)
-    if len(snapshots) == 1 and is_always_open(config, current.priority, current.customer_tier):
-        return first_snapshot_clocks(snapshots[0], config)
-    return plan_clocks_in_full(current, snapshots, config, timeline_of(config, current.priority, current.customer_tier))
-
-
-def plan_clocks_in_full(
-    current: SnapshotFields, history: Iterable[SnapshotFields], config: SlaConfig, timeline: Timeline
-) -> dict[str, Any]:
-    """`plan_clocks` by walking the clocks' segments over the timeline, for any history and calendar."""
     changes = [policy.StatusChange(s.updated_at, s.status, s.first_response_at) for s in history]
+    timeline = timeline_of(config, current.priority, current.customer_tier)
     targets = config.clock_targets
     segment = (current.priority, current.customer_tier)
     return {
@@ -113,59 +104,6 @@ def plan_clocks_in_full(
             targets[(*segment, "resolution")],
             timeline,
         ),
-    }
-
-
-def _one_segment(
-    clock: str, created_at: datetime, phase: policy.Phase, end: datetime | None, target: ClockTarget
-) -> dict[str, Any]:
-    """The columns of a clock that ran from creation on an always-open calendar, until `end` if it ended."""
-    if end is None:
-        return {
-            f"{clock}_phase": phase,
-            f"{clock}_elapsed_us": 0,
-            f"{clock}_running_since": created_at,
-            f"{clock}_target_us": target.target_us,
-            f"{clock}_alert_at": created_at + target.alert,
-            f"{clock}_due_at": created_at + target.target,
-            f"{clock}_stopped_at": None,
-        }
-    elapsed = max((end - created_at) // policy.MICROSECOND, 0)
-    return {
-        f"{clock}_phase": phase,
-        f"{clock}_elapsed_us": elapsed,
-        f"{clock}_running_since": None,
-        f"{clock}_target_us": target.target_us,
-        f"{clock}_alert_at": created_at + target.alert if elapsed >= target.alert_us else None,
-        f"{clock}_due_at": created_at + target.target if elapsed >= target.target_us else None,
-        f"{clock}_stopped_at": end if phase == "stopped" else None,
-    }
-
-
-def first_snapshot_clocks(snapshot: SnapshotFields, config: SlaConfig) -> dict[str, Any]:
-    """`plan_clocks` of a ticket whose history is this one snapshot, on an always-open calendar.
-
-    Each clock has run at most one segment, from creation: its columns are sums, not a walk of the
-    timeline. A new ticket is this case nearly always, so ingestion spends little per new ticket.
-    """
-    created_at, updated_at = snapshot.created_at, snapshot.updated_at
-    targets = config.clock_targets
-    segment = (snapshot.priority, snapshot.customer_tier)
-    stops = [updated_at] if snapshot.status != "open" else []
-    if snapshot.first_response_at is not None:
-        stops.append(snapshot.first_response_at)
-    answered = max(min(stops), created_at) if stops else None
-    resolution_phase = policy.phase_of(snapshot.status, config.pause_statuses)
-    resolution_end = None if resolution_phase == "running" else max(updated_at, created_at)
-    return {
-        **_one_segment(
-            "response",
-            created_at,
-            "running" if answered is None else "stopped",
-            answered,
-            targets[(*segment, "response")],
-        ),
-        **_one_segment("resolution", created_at, resolution_phase, resolution_end, targets[(*segment, "resolution")]),
     }
 
 

@@ -126,7 +126,7 @@ SPLITS = text("""
 
 
 def targets_document(config: SlaConfig) -> str:
-    """Every segment's targets and alert points, as the walk's and the preview's SQL read them."""
+    """Every segment's targets and alert points, as the walk's, the preview's and ingestion's SQL read them."""
     rows: list[dict[str, Any]] = []
     for priority, by_tier in config.targets.items():
         for tier in by_tier:

@@ -6,8 +6,7 @@ durations be written as "2h", "30m" or "1h30m" as well as seconds.
 """
 
 import math
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Final, Literal
 
@@ -37,13 +36,6 @@ class ClockTarget:
     target_us: int
     alert_us: int
     calendar: str = ALWAYS_OPEN_NAME
-    # The same two durations as timedeltas, made once: an always-open clock's deadlines are sums.
-    target: timedelta = field(init=False, repr=False, compare=False)
-    alert: timedelta = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", timedelta(microseconds=self.target_us))
-        object.__setattr__(self, "alert", timedelta(microseconds=self.alert_us))
 
     @property
     def target_seconds(self) -> int:

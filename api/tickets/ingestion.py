@@ -24,6 +24,8 @@ from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
 from api.sla.planning import Snapshot, SnapshotFields, StoredClock
 from api.sla.replay import READ_HISTORY, as_json
+from api.sla.walk import targets_document
+from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
 from api.tickets.statements import CLAIM, READ_STORED, WRITE_BATCH
@@ -192,28 +194,17 @@ def _outcomes(
     return written
 
 
-def _targets(segments: set[tuple[str, str]], active: ActiveConfig) -> list[dict[str, Any]]:
-    """The targets of the segments CLAIM plans, in the shape of TARGET_RECORD."""
-    targets = active.config.clock_targets
-    return [
-        {
-            "priority": priority,
-            "customer_tier": tier,
-            **{
-                f"{clock}_{part}_us": getattr(targets[(priority, tier, clock)], f"{part}_us")
-                for clock in ("response", "resolution")
-                for part in ("target", "alert")
-            },
-        }
-        for priority, tier in segments
-    ]
+def _planned_in_sql(history: dict[datetime, SnapshotFields], config: SlaConfig) -> bool:
+    """Whether CLAIM plans (or moves on) this ticket itself: named at one instant, on an always-open calendar."""
+    snapshot, *others = history.values()
+    return not others and planning.is_always_open(config, snapshot.priority, snapshot.customer_tier)
 
 
 def claim_can_finish(snapshots: Sequence[SnapshotFields], active: ActiveConfig) -> bool:
-    """Whether CLAIM alone may do the whole batch: one ticket at one instant, on an always-open calendar."""
+    """Whether CLAIM alone may do the whole batch: it names one ticket, which CLAIM plans itself."""
     first = snapshots[0]
-    return all(s.id == first.id and s.updated_at == first.updated_at for s in snapshots) and planning.is_always_open(
-        active.config, first.priority, first.customer_tier
+    return all(s.id == first.id for s in snapshots) and _planned_in_sql(
+        _within_batch(snapshots)[first.id], active.config
     )
 
 
@@ -222,18 +213,13 @@ def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConf
     config = active.config
     winners: list[dict[str, Any]] = []
     planned: list[dict[str, Any]] = []
-    segments: set[tuple[str, str]] = set()
     for history in within.values():
-        current = history[max(history)]
-        # A ticket named once, on an always-open calendar, is planned (or moved on) in SQL.
-        in_sql = len(history) == 1 and planning.is_always_open(config, current.priority, current.customer_tier)
-        if in_sql:
-            segments.add((current.priority, current.customer_tier))
-        else:
+        in_sql = _planned_in_sql(history, config)
+        if not in_sql:
             planned.append(_row(history, active))
         winners.extend({**_snapshot_row(snapshot), "planned": not in_sql} for snapshot in history.values())
     return {
-        "targets": as_json(_targets(segments, active)),
+        "targets": targets_document(config),
         "winners": as_json(winners),
         "planned": as_json(planned),
         "planned_ids": [row["id"] for row in planned],

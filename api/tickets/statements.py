@@ -1,22 +1,18 @@
 """The SQL of ingestion: claim every ticket of a batch, then write its history and current state."""
 
-from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD, CLOCKS, SNAPSHOT_RECORD
+from api.models.tickets import CLOCK_COLUMNS, CLOCK_RECORD, SNAPSHOT_RECORD
 from api.sla import checks, clock_sql
 from api.sla.replay import NOTIFY_EARLIEST
 
 _RECORD = checks.prefixed("r")
 _SNAPSHOT_COLUMNS = ("id", "priority", "customer_tier", "status", "created_at", "updated_at", "first_response_at")
-TARGET_RECORD = (
-    "priority text, customer_tier text, response_target_us bigint, response_alert_us bigint, "
-    "resolution_target_us bigint, resolution_alert_us bigint"
-)
-_FIRST_COLUMNS = clock_sql.first_snapshot_columns("f")
-_STEPS = clock_sql.moved_on_steps(
-    "t",
-    "excluded",
-    {clock: clock_sql.alert_us(f"excluded.{clock}_target_us", "%(alert_threshold)s") for clock in CLOCKS},
-)
-_MOVED = clock_sql.moved_on_columns("t", "excluded", "s")
+# Of `walk.targets_document`, the targets; the alert points are computed in each row's expressions
+# (`clock_sql.alert_us_of`), because the moved-on row cannot join the targets without a subquery per row.
+TARGET_RECORD = "priority text, customer_tier text, response_target_us bigint, resolution_target_us bigint"
+_THRESHOLD = "%(alert_threshold)s"
+_FIRST_COLUMNS = clock_sql.first_snapshot_columns("f", _THRESHOLD)
+_STEPS = clock_sql.moved_on_steps("t", "excluded", _THRESHOLD)
+_MOVED = clock_sql.moved_on_columns("t", "excluded", "s", _THRESHOLD)
 _MOVED_SOURCE = checks.prefixed("m")
 _MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "config_version", *CLOCK_COLUMNS)
 
@@ -38,7 +34,7 @@ CLAIM = f"""
         SELECT f.*, CASE WHEN f.resolution_phase <> 'running' THEN GREATEST(f.updated_at, f.created_at) END
                     AS resolution_end
         FROM (
-            SELECT w.*, g.response_target_us, g.response_alert_us, g.resolution_target_us, g.resolution_alert_us,
+            SELECT w.*, g.response_target_us, g.resolution_target_us,
                    {clock_sql.answered("w.created_at", "w.first_response_at", "w.status", "w.updated_at")} AS answered,
                    {clock_sql.phase_of("w.status", "%(pause_statuses)s")} AS resolution_phase
             FROM winners AS w JOIN targets AS g USING (priority, customer_tier)

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from api.kit.statuses import STATUS_ORDER
 from api.sla import planning
-from api.sla.business_time import TWENTY_FOUR_SEVEN
 from api.sla.planning import Snapshot, StoredClock
 from api.sla_config.loader import parse_text
 from tests.conftest import SEED_CONFIG, T0
@@ -81,42 +80,3 @@ def test_moving_the_clocks_on_from_the_summary_equals_a_replay(
     moved = planning.advance_clocks(stored(summary), T0, later, later[-1], config)
 
     assert moved == planning.plan_clocks(history[-1], history, config)
-
-
-ALWAYS_OPEN_CONFIGS = [
-    *CONFIGS[:2],
-    parse_text(SEED_CONFIG + "alert_threshold: 1.0\n").config,
-    parse_text(SEED_CONFIG + "alert_threshold: 0.0\npause_statuses: [pending, in_progress]\n").config,
-]
-# Offsets in seconds that land on, just before and just after a threshold of the seed targets.
-THRESHOLD_SECONDS = [60 * minute + delta for minute in THRESHOLD_MINUTES for delta in (-1, 0, 1)]
-seconds = st.integers(0, 2 * 86_400) | st.sampled_from(THRESHOLD_SECONDS)
-
-
-@settings(max_examples=800, deadline=None)
-@given(
-    updated=seconds,
-    answered=st.none() | seconds,
-    status=st.sampled_from(STATUS_ORDER),
-    priority=st.sampled_from(["low", "high"]),
-    tier=st.sampled_from(["silver", "gold"]),
-    config_index=st.integers(0, len(ALWAYS_OPEN_CONFIGS) - 1),
-)
-def test_a_first_snapshot_on_an_always_open_calendar_plans_as_the_full_walk(
-    updated: int, answered: int | None, status: str, priority: str, tier: str, config_index: int
-) -> None:
-    config = ALWAYS_OPEN_CONFIGS[config_index]
-    snapshot = Snapshot(
-        id="T-1",
-        updated_at=T0 + timedelta(seconds=updated),
-        priority=priority,
-        customer_tier=tier,
-        created_at=T0,
-        status=status,
-        first_response_at=None if answered is None else T0 + timedelta(seconds=answered),
-    )
-
-    walked = planning.plan_clocks_in_full(snapshot, [snapshot], config, TWENTY_FOUR_SEVEN)
-
-    assert planning.first_snapshot_clocks(snapshot, config) == walked
-    assert planning.plan_clocks(snapshot, [snapshot], config) == walked

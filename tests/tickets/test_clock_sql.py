@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.kit.statuses import STATUS_ORDER
 from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
-from api.sla.business_time import TWENTY_FOUR_SEVEN
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import SnapshotIn
@@ -78,5 +77,5 @@ def test_each_in_order_snapshot_is_planned_in_one_statement_exactly_as_the_full_
 
         assert [result.outcome for result in report.results] == ["created" if count == 1 else "updated"]
         assert statements == 1
-        walked = planning.plan_clocks_in_full(current, history[:count], rules.config, TWENTY_FOUR_SEVEN)
+        walked = planning.plan_clocks(current, history[:count], rules.config)
         assert _stored_clocks(sessions) == walked
