@@ -140,14 +140,16 @@ class Evaluator:
         # recorded between its chunks. What the new deadlines made overdue waits for the walk's
         # end, so that the new deadlines are all in force first.
         since = self._walk.recent(now) if walking else None
-        recorded = passes.record_due(self._sessions, since=since, active=active)
+        recorded = passes.record_due(self._sessions, since=since, active=active, stopping=self._stopping)
         walk_unfinished = False
         if walking:
             while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
                 if self._walk_step(active):
-                    recorded += passes.record_due(self._sessions, active=active)
+                    recorded += passes.record_due(self._sessions, active=active, stopping=self._stopping)
                     break
-                recorded += passes.record_due(self._sessions, since=self._walk.recent(now), active=active)
+                recorded += passes.record_due(
+                    self._sessions, since=self._walk.recent(now), active=active, stopping=self._stopping
+                )
             else:
                 walk_unfinished = True
         if recorded:

@@ -12,6 +12,7 @@ record events take a lock first, so events commit in the order of their ids: a c
 seen event n can ask for the events after n and miss none.
 """
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -176,12 +177,15 @@ def record_due(
     now: datetime | None = None,
     since: datetime | None = None,
     active: ActiveConfig | None = None,
+    stopping: threading.Event | None = None,
 ) -> int:
     """The pass: record every event due by `now` (of tickets whose next check is after `since`).
 
     Without `now`, each chunk records what is due when it runs. Returns how many were recorded.
     Each chunk commits on its own, so a ticket being evaluated is held for one chunk, not the
-    whole pass. When nothing is due the pass is one index lookup of the earliest pending deadline.
+    whole pass, and a pass through a large backlog ends after its chunk once `stopping` is set:
+    the next leader records the rest. When nothing is due the pass is one index lookup of the
+    earliest pending deadline.
     """
     with sessions() as session:
         upcoming = next_check_at(session)
@@ -193,5 +197,5 @@ def record_due(
             session.commit()
             recorded += result.recorded
             _count(result)
-            if result.examined < RECORD_CHUNK:
+            if result.examined < RECORD_CHUNK or (stopping is not None and stopping.is_set()):
                 return recorded

@@ -1,5 +1,6 @@
 """The evaluation pass records each alert and breach once, at its true due instant."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.sla import passes
 from api.sla_config.store import ActiveConfig
 from tests.builders import apply_batch, event_keys, events, minutes, run_pass, snapshot
 from tests.conftest import T0, FrozenClock
@@ -154,6 +156,20 @@ def test_the_first_pass_after_downtime_records_everything_that_fell_due_meanwhil
     assert len(set(keys)) == 100
     for n in range(50):
         assert (f"T-{n}", "response", "breach", T0 + minutes(n) + RESPONSE_DUE) in keys
+
+
+def test_a_pass_through_a_backlog_ends_after_its_chunk_once_stopping_and_the_next_records_the_rest(
+    sessions: sessionmaker[Session], active: ActiveConfig, frozen_clock: FrozenClock
+) -> None:
+    backlog = passes.RECORD_CHUNK * 2 + 500
+    apply_batch(sessions, active, [snapshot(f"T-{n}", created_at=T0) for n in range(backlog)], now=T0)
+    stopping = threading.Event()
+    stopping.set()
+    back_up = T0 + timedelta(hours=1)
+
+    assert passes.record_due(sessions, now=back_up, stopping=stopping) == passes.RECORD_CHUNK * 2
+    assert run_pass(sessions, now=back_up) == (backlog - passes.RECORD_CHUNK) * 2
+    assert len(set(event_keys(sessions))) == backlog * 2
 
 
 def test_events_are_an_append_only_log(
