@@ -5,7 +5,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     Text,
@@ -22,7 +21,7 @@ class SlaEvent(Base):
     __tablename__ = "sla_events"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[str] = mapped_column(Text, ForeignKey("tickets.id"))
+    ticket_id: Mapped[str] = mapped_column(Text)
     clock: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(TZ)
@@ -30,7 +29,7 @@ class SlaEvent(Base):
     target_seconds: Mapped[int] = mapped_column(Integer)
     priority: Mapped[str] = mapped_column(Text)
     customer_tier: Mapped[str] = mapped_column(Text)
-    config_version: Mapped[int] = mapped_column(Integer, ForeignKey("sla_config_versions.version"))
+    config_version: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("ticket_id", "clock", "kind", name="uq_sla_events_ticket_clock_kind"),

@@ -78,7 +78,6 @@ RECORD_DUE = text(f"""
          AND (d.priorities IS NULL OR i.priority = ANY(d.priorities))
          AND (d.tiers IS NULL OR i.customer_tier = ANY(d.tiers))
         ORDER BY i.id, d.name
-        ON CONFLICT ON CONSTRAINT uq_notification_deliveries_event_destination DO NOTHING
         RETURNING 1
     ), announced AS (
         SELECT pg_notify('{EVENTS_CHANNEL}', max(id)::text) FROM inserted HAVING count(*) > 0
