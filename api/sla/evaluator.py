@@ -143,7 +143,7 @@ class Evaluator:
         recorded = passes.record_due(self._sessions, since=since, active=active, stopping=self._stopping)
         walk_unfinished = False
         if walking:
-            while time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
+            while not self._stopping.is_set() and time.monotonic() - started < PASS_TIME_BUDGET_SECONDS:
                 if self._walk_step(active):
                     recorded += passes.record_due(self._sessions, active=active, stopping=self._stopping)
                     break

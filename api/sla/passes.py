@@ -69,6 +69,7 @@ RECORD_DUE = text(f"""
         GROUP BY 1, 2, 3, 4, 5
         RETURNING 1
     ), queued AS (
+        -- Only events this statement inserted, to destinations named once each, so nothing can conflict.
         INSERT INTO notification_deliveries (event_id, destination, next_attempt_at, created_at)
         SELECT i.id, d.name, :now, :now
         FROM inserted AS i
@@ -182,9 +183,9 @@ def record_due(
 
     Without `now`, each chunk records what is due when it runs. Returns how many were recorded.
     Each chunk commits on its own, so a ticket being evaluated is held for one chunk, not the
-    whole pass, and a pass through a large backlog ends after its chunk once `stopping` is set:
-    the next leader records the rest. When nothing is due the pass is one index lookup of the
-    earliest pending deadline.
+    whole pass. When nothing is due the pass is one index lookup of the earliest pending deadline.
+
+    Once `stopping` is set, the pass ends after the chunk it is in; the next leader records the rest.
     """
     with sessions() as session:
         upcoming = next_check_at(session)

@@ -88,7 +88,7 @@ def test_folding_keeps_the_sums_in_one_row_per_segment_and_day_and_truncate_clea
         keys = session.execute(select(TicketCountDelta.priority, TicketCountDelta.customer_tier, TicketCountDelta.day))
         listed = list(keys)
         assert len(listed) == len(set(listed)) == 2  # the segment's counts, and its clocks' outcomes on one day
-        session.execute(text("TRUNCATE tickets CASCADE"))
+        session.execute(text("TRUNCATE tickets"))
         session.commit()
         assert session.scalar(select(func.count()).select_from(TicketCountDelta)) == 0
         assert summary.summary(session, now=T0).total_tickets == 0

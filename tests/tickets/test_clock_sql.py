@@ -68,7 +68,7 @@ def test_each_in_order_snapshot_is_planned_in_one_statement_exactly_as_the_full_
     sessions: sessionmaker[Session], active: ActiveConfig, history: list[SnapshotIn], config_index: int
 ) -> None:
     with sessions() as session:
-        session.execute(text("TRUNCATE ticket_snapshots, tickets CASCADE"))
+        session.execute(text("TRUNCATE notification_deliveries, sla_events, ticket_snapshots, tickets"))
         session.commit()
     rules = dataclasses.replace(active, config=CONFIGS[config_index])
 

@@ -15,7 +15,6 @@ Create Date: 2026-12-01 20:00:00
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -25,11 +24,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN = "status NOT IN ('resolved', 'closed')"
-COUNTS = ["total", "open", "breached", "at_risk", "response_met", "response_breached", "resolution_met"]
-COUNTS.append("resolution_breached")
-FACTS = ["priority", "customer_tier", "is_open", "is_breached", "is_at_risk"]
-FACTS += ["response_day", "response_met", "response_breached", "resolution_day", "resolution_met"]
-FACTS.append("resolution_breached")
+COUNTS = [
+    "total",
+    "open",
+    "breached",
+    "at_risk",
+    "response_met",
+    "response_breached",
+    "resolution_met",
+    "resolution_breached",
+]
+FACTS = [
+    "priority",
+    "customer_tier",
+    "is_open",
+    "is_breached",
+    "is_at_risk",
+    "response_day",
+    "response_was_met",
+    "response_was_breached",
+    "resolution_day",
+    "resolution_was_met",
+    "resolution_was_breached",
+]
 
 
 def _day(instant: str) -> str:
@@ -58,16 +75,16 @@ def _append(sources: str) -> str:
     facts = ", ".join(FACTS)
     zero = "0, 0"
     rows = [
-        f"(NULL::date, w, w * is_open, w * is_breached, w * is_at_risk, {zero}, {zero})",
-        f"(response_day, 0, 0, 0, 0, w * response_met, w * response_breached, {zero})",
-        f"(resolution_day, 0, 0, 0, 0, {zero}, w * resolution_met, w * resolution_breached)",
+        f"(NULL::date, net, net * is_open, net * is_breached, net * is_at_risk, {zero}, {zero})",
+        f"(response_day, 0, 0, 0, 0, net * response_was_met, net * response_was_breached, {zero})",
+        f"(resolution_day, 0, 0, 0, 0, {zero}, net * resolution_was_met, net * resolution_was_breached)",
     ]
     sums = ", ".join(f"sum(c.{name})" for name in COUNTS)
     nonzero = " OR ".join(f"sum(c.{name}) <> 0" for name in COUNTS)
     return (
         f"INSERT INTO ticket_counts (priority, customer_tier, day, {', '.join(COUNTS)}) "
         f"SELECT g.priority, g.customer_tier, c.day, {sums} FROM ("
-        f"SELECT {facts}, sum(weight)::int AS w FROM ({sources}) AS weighted GROUP BY {facts} HAVING sum(weight) <> 0"
+        f"SELECT {facts}, sum(weight) AS net FROM ({sources}) AS weighted GROUP BY {facts} HAVING sum(weight) <> 0"
         f") AS g CROSS JOIN LATERAL (VALUES {', '.join(rows)}) AS c (day, {', '.join(COUNTS)}) "
         f"GROUP BY g.priority, g.customer_tier, c.day HAVING {nonzero};"
     )
@@ -89,15 +106,16 @@ def _replace_bodies(bodies: dict[str, str]) -> None:
         )
 
 
-def _revision_0008() -> ModuleType:
-    """The migration whose trigger bodies this one replaces (its file name is not a module name)."""
+def _previous_bodies() -> dict[str, str]:
+    """The trigger bodies this revision replaces: revision 0008's (its file name is not a module name)."""
     path = Path(__file__).with_name("2026-12-01_outcomes_by_day.py")
     spec = importlib.util.spec_from_file_location("outcomes_by_day", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    bodies: dict[str, str] = module.TRIGGER_BODIES
+    return bodies
 
 
 def upgrade() -> None:
@@ -107,4 +125,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to the bodies of revision 0008."""
-    _replace_bodies(_revision_0008().TRIGGER_BODIES)
+    _replace_bodies(_previous_bodies())

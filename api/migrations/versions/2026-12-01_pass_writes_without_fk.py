@@ -1,10 +1,11 @@
 """Events and deliveries keep their references without foreign keys.
 
-A pass inserts each event and each of its deliveries in one statement, beside the ticket it
-holds locked; the per-row checks of those keys locked the referenced ticket, config version and
-event row once more for every inserted row, and were a third of a pass that queues deliveries to
-three destinations. Nothing can break them: events and tickets are never deleted (a trigger
-refuses updates and deletes of events), and versions are never deleted.
+A pass inserts each event and each of its deliveries in the statement that locks the ticket; the
+per-row checks of those keys locked the referenced ticket, config version and event row once more
+for every inserted row, and were a third of a pass that queues deliveries to three destinations.
+The service never deletes tickets, events or versions (a trigger refuses updates and deletes of
+events); whoever truncates tickets by hand truncates sla_events and notification_deliveries with
+them, as `TRUNCATE ... CASCADE` did.
 
 Revision ID: 0012
 Revises: 0011
