@@ -18,7 +18,7 @@ from api import health
 from api.keys import router as keys_router
 from api.keys.access import authorize
 from api.keys.startup import make_access
-from api.kit import database, embedded_postgres, errors, logs, metrics
+from api.kit import collector, database, embedded_postgres, errors, logs, metrics
 from api.kit.channels import DELIVERIES_CHANNEL, EVENTS_CHANNEL, KEYS_CHANNEL
 from api.kit.edge import RequestEdge
 from api.kit.listener import Listener
@@ -106,6 +106,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.config_store = store
         app.state.evaluator = evaluator
         live = await _start_live_parts(app, settings, url, store)
+        collector.settle_after_startup()
         try:
             yield
         finally:

@@ -141,10 +141,10 @@ def high_gold_response(store: ConfigStore) -> int:
     return store.active.config.targets["high"]["gold"].response
 
 
-def ingest_counting_statements(
+def ingest_counting_round_trips(
     sessions: sessionmaker[Session], active: ActiveConfig, batch: Sequence[SnapshotIn], now: datetime = T0
 ) -> tuple[IngestReport, int]:
-    """Ingest a batch in its own transaction; also say how many statements it took."""
+    """Ingest a batch in its own transaction; also say how many round trips it took (statements sent together)."""
     with sessions() as session:
         connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
         steps = ingest_steps(batch, active, now)
@@ -152,7 +152,7 @@ def ingest_counting_statements(
         try:
             statements = next(steps)
             while True:
-                count += len(statements)
+                count += 1
                 statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
         except StopIteration as done:
             session.commit()

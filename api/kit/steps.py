@@ -17,6 +17,9 @@ Statement = tuple[str, dict[str, Any]]
 Rows = list[tuple[Any, ...]]
 Steps = Generator[list[Statement], list[Rows], Any]
 
+# Sent as a transaction's last statement, it commits in the round trip of the writes before it.
+COMMIT: Statement = ("COMMIT", {})
+
 # A transaction that lost a race with another one is worth running again, this many times in all.
 ATTEMPTS = 3
 
@@ -40,19 +43,27 @@ def run_steps(connection: psycopg.Connection[Any], steps: Steps) -> Any:
 async def run_steps_async(connection: psycopg.AsyncConnection[Any], steps: Steps) -> Any:
     """Run I/O-free steps on an asyncio connection, the statements of each yield in order.
 
-    Not in pipeline mode: psycopg drives a pipeline in Python, which cost more than the round
-    trip it saves, measured with one snapshot per request.
+    The statements of one yield go in one round trip (pipeline mode) when there are several: psycopg
+    drives a pipeline in Python, which costs more than the round trip it saves for one statement.
     """
     try:
         statements = next(steps)
         while True:
-            results = []
-            for sql, params in statements:
-                cursor = await connection.execute(sql, params)
-                results.append(await cursor.fetchall())
-            statements = steps.send(results)
+            statements = steps.send(await _execute_async(connection, statements))
     except StopIteration as done:
         return done.value
+
+
+async def _execute_async(connection: psycopg.AsyncConnection[Any], statements: list[Statement]) -> list[Rows]:
+    """The rows of each statement, all sent before the first answer is awaited when there are several."""
+    if len(statements) == 1:
+        ((sql, params),) = statements
+        cursor = await connection.execute(sql, params)
+        return [await cursor.fetchall()]
+    async with connection.pipeline():
+        cursors = [await connection.execute(sql, params) for sql, params in statements]
+    # A statement without rows (a COMMIT sent with the last write) answers with none.
+    return [await cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
 
 class _Attempt:

@@ -3,23 +3,28 @@
 The common case is one statement whatever the batch's size (CLAIM): it takes every lock the batch
 needs, inserts new tickets, moves on in place every stored ticket that gets one snapshot newer than
 all it stored, and writes their history; on an always-open calendar it plans those clocks itself.
-The rest, with each snapshot's outcome decided in memory as if the snapshots had been sent one by
-one, takes two statements more: read the stored rows of the tickets CLAIM only locked, then write
-their new history rows, current state and clock summary. A repeat of the newest stored snapshot is
-set aside; a ticket whose other new snapshots are all newer than what it stored moves its clocks on
-from the stored summary, so its cost does not grow with its history; only a ticket that gets an
-older snapshot, another version of a stored instant, a new creation instant, priority or tier, or
-that counted under other targets, has its history read (one more statement) and replayed.
+In the same round trip READ_LOCKED reads the stored rows of the tickets CLAIM only locked, and the
+histories of those that get an older snapshot. The rest, with each snapshot's outcome decided in
+memory as if the snapshots had been sent one by one, takes one round trip more, which also carries
+the COMMIT: write their new history rows, current state and clock summary. A repeat of the newest
+stored snapshot is set aside; a ticket whose other new snapshots are all newer than what it stored
+moves its clocks on from the stored summary, so its cost does not grow with its history; a ticket
+that gets an older snapshot is replayed from its history; only one that gets another version of its
+newest instant, a new creation instant, priority or tier, or that counted under other targets, has
+its history read by a statement of its own.
+
+Every round trip while the batch holds its row locks counts twice: concurrent batches naming the
+same tickets wait for it, and the event loop may be running other requests' Python when its answer
+arrives.
 """
 
 from collections import defaultdict
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, get_args
 
-from api.kit.steps import Rows, Statement, Steps
-from api.kit.timestamps import EARLIEST
+from api.kit.steps import COMMIT, Rows, Statement, Steps
 from api.models.tickets import CLOCK_COLUMNS
 from api.sla import planning
 from api.sla.planning import Snapshot, SnapshotFields, StoredClock
@@ -28,11 +33,10 @@ from api.sla.walk import targets_document
 from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
-from api.tickets.statements import CLAIM, READ_STORED, WRITE_BATCH
+from api.tickets.statements import CLAIM, READ_LOCKED, WRITE_BATCH
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotResult:
+class SnapshotResult(TypedDict):
     """What happened to one snapshot of a batch."""
 
     id: str
@@ -49,6 +53,10 @@ class IngestReport:
     unchanged: int = 0
     stale: int = 0
     conflict: int = 0
+
+    def response(self) -> dict[str, Any]:
+        """The counts and results, as the endpoint answers them."""
+        return {name: getattr(self, name) for name in (*get_args(Outcome), "results")}
 
 
 def _snapshot_row(snapshot: SnapshotFields) -> dict[str, Any]:
@@ -176,18 +184,33 @@ class _Moving:
 
 
 def _outcomes(
-    snapshots: Sequence[SnapshotIn], histories: dict[str, _TicketHistory], report: IngestReport
+    snapshots: Sequence[SnapshotIn], done: dict[str, bool], histories: dict[str, _TicketHistory], report: IngestReport
 ) -> dict[tuple[str, datetime], SnapshotFields]:
-    """Decide every snapshot's outcome in order, as if sent one by one; return the new history rows."""
+    """Decide every snapshot's outcome in order, as if sent one by one; return the history rows left to write.
+
+    A ticket CLAIM did whole is named at one instant: its first snapshot there created it or moved it
+    on, and only another version of that instant needs its own history to be decided.
+    """
     counts: dict[str, int] = defaultdict(int)
     written: dict[tuple[str, datetime], SnapshotFields] = {}
+    firsts: dict[str, SnapshotFields] = {}
+    again: dict[str, _TicketHistory] = {}
+    results = report.results
     for snapshot in snapshots:
-        history = histories[snapshot.id]
-        outcome, changed = _apply(history, snapshot)
-        if changed:
-            history.changed = True
-            written[(snapshot.id, snapshot.updated_at)] = snapshot
-        report.results.append(SnapshotResult(snapshot.id, outcome))
+        ticket_id = snapshot.id
+        outcome: Outcome
+        if ticket_id not in done:
+            history = histories[ticket_id]
+            outcome, changed = _apply(history, snapshot)
+            if changed:
+                history.changed = True
+                written[(ticket_id, snapshot.updated_at)] = snapshot
+        elif (first := firsts.setdefault(ticket_id, snapshot)) is snapshot:
+            outcome = "created" if done[ticket_id] else "updated"
+        else:
+            seen = again.setdefault(ticket_id, _TicketHistory({first.updated_at: first}, first.updated_at))
+            outcome, _ = _apply(seen, snapshot)
+        results.append({"id": ticket_id, "outcome": outcome})
         counts[outcome] += 1
     for name, count in counts.items():
         setattr(report, name, count)
@@ -229,20 +252,45 @@ def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConf
     }
 
 
+@dataclass(slots=True)
+class _Locked:
+    """READ_LOCKED's answer: what the tickets CLAIM only locked stored, and the histories it read."""
+
+    stored: list[tuple[Any, ...]] = field(default_factory=list)
+    # The tickets whose whole history was read, each with its rows.
+    histories: dict[str, list[Snapshot]] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: Rows) -> "_Locked":
+        locked = cls()
+        for kind, history_read, *columns in rows:
+            if kind == "stored":
+                locked.stored.append(tuple(columns))
+                if history_read:
+                    locked.histories.setdefault(columns[0], [])
+            else:
+                ticket_id, updated_at, created_at, priority, customer_tier, status, first_response_at = columns[:7]
+                locked.histories.setdefault(ticket_id, []).append(
+                    Snapshot(ticket_id, updated_at, priority, customer_tier, created_at, status, first_response_at)
+                )
+        return locked
+
+
 def _read_locked(
     existing: list[str],
+    locked: _Locked,
     within: dict[str, dict[datetime, SnapshotFields]],
     histories: dict[str, _TicketHistory],
     active: ActiveConfig,
 ) -> Generator[list[Statement], list[Rows], dict[str, _Moving]]:
-    """Read what the tickets CLAIM only locked stored; return those that move on from their stored row.
+    """Learn what the tickets CLAIM only locked stored; return those that move on from their stored row.
 
     Each history learns what is needed to decide the outcomes: the newest stored instant, the
-    newest snapshot when the batch only repeats it, or else the whole stored history.
+    newest snapshot when the batch only repeats it, or else the whole stored history, which
+    READ_LOCKED read already unless the ticket changed creation, priority, tier or rules.
     """
     moving: dict[str, _Moving] = {}
-    (stored_rows,) = yield [(READ_STORED, {"ids": existing})]
-    for row in stored_rows:
+    for row in locked.stored:
         stored = _Stored.from_row(row)
         later = stored.after_repeats(within[row[0]])
         moves = bool(later) and stored.moves_on(later, active)
@@ -252,8 +300,12 @@ def _read_locked(
             # The newest stored snapshot is all the history these outcomes need.
             histories[row[0]].add(stored.current)
     replayed = [ticket_id for ticket_id in existing if histories[ticket_id].newest is None]
-    if replayed:
-        (history_rows,) = yield [(READ_HISTORY, {"ids": replayed})]
+    unread = [ticket_id for ticket_id in replayed if ticket_id not in locked.histories]
+    for ticket_id in replayed:
+        for snapshot in locked.histories.get(ticket_id, ()):
+            histories[ticket_id].add(snapshot)
+    if unread:
+        (history_rows,) = yield [(READ_HISTORY, {"ids": unread})]
         for row in history_rows:
             histories[row[0]].add(Snapshot(*row))
     return moving
@@ -266,45 +318,42 @@ def ingest_steps(
     source: str | None = None,
     *,
     claim_only: bool = False,
+    commit: bool = False,
 ) -> Steps:
     """The statements of one batch and the decisions between them, free of I/O; `source` names the sender.
 
-    With `claim_only`, only CLAIM runs: the report if it did the whole batch, else None.
+    With `claim_only`, only CLAIM runs: the report if it did the whole batch, else None. With
+    `commit`, a last write takes the transaction's COMMIT along in its round trip.
     """
     params = {"now": now, "version": active.version, "source": source}
     within = _within_batch(snapshots)
-    (claim_rows,) = yield [(CLAIM, {**params, **_claim(within, active)})]
+    claim = (CLAIM, {**params, **_claim(within, active)})
+    if claim_only:
+        (claim_rows,) = yield [claim]
+        if len(claim_rows) < len(within):
+            return None
+        locked = _Locked()
+    else:
+        since = as_json([{"id": ticket_id, "since": min(history)} for ticket_id, history in within.items()])
+        claim_rows, locked_rows = yield [claim, (READ_LOCKED, {"since": since})]
+        locked = _Locked.from_rows(locked_rows)
     # Tickets CLAIM created or moved on are written whole, history included.
-    done: dict[str, bool] = {ticket_id: created for ticket_id, created, _ in claim_rows}
-    if claim_only and len(done) < len(within):
-        return None
-    histories: dict[str, _TicketHistory] = {ticket_id: _TicketHistory() for ticket_id in within}
-    for ticket_id, created in done.items():
-        if not created:
-            # Moved on: all it stored is older than its one snapshot here.
-            histories[ticket_id].newest = EARLIEST
+    done: dict[str, bool] = {row[0]: row[1] for row in claim_rows}
     existing = [ticket_id for ticket_id in within if ticket_id not in done]
+    histories = {ticket_id: _TicketHistory() for ticket_id in existing}
     moving: dict[str, _Moving] = {}
     if existing:
-        moving = yield from _read_locked(existing, within, histories, active)
+        moving = yield from _read_locked(existing, locked, within, histories, active)
 
     report = IngestReport(results=[])
-    written = _outcomes(snapshots, histories, report)
-    left = {key: snapshot for key, snapshot in written.items() if key[0] not in done}
+    left = _outcomes(snapshots, done, histories, report)
     if left:
         rewritten = [
             moving[ticket_id].row(active) if ticket_id in moving else _row(history.snapshots, active)
             for ticket_id, history in histories.items()
-            if history.changed and ticket_id not in done
+            if history.changed
         ]
-        yield [
-            (
-                WRITE_BATCH,
-                {
-                    **params,
-                    "history": as_json([_snapshot_row(s) for s in left.values()]),
-                    "rows": as_json(rewritten),
-                },
-            )
-        ]
+        history = as_json([_snapshot_row(s) for s in left.values()])
+        write = (WRITE_BATCH, {**params, "history": history, "rows": as_json(rewritten)})
+        yield [write, *([COMMIT] if commit else [])]
     return report

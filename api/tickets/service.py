@@ -57,7 +57,10 @@ async def ingest_async(
     now: datetime,
     source: str | None = None,
 ) -> IngestReport:
-    """Apply a batch in the connection's transaction; a lost race with another writer is run again.
+    """Apply and commit a batch on the connection; a lost race with another writer is run again.
+
+    The COMMIT goes with the last write, in its round trip; a batch that wrote nothing after CLAIM
+    leaves its transaction for the caller to commit.
 
     A batch naming one ticket at one instant on an always-open calendar (one snapshot per request,
     mostly) first tries CLAIM alone, without a transaction around it (two round trips fewer): CLAIM
@@ -71,7 +74,8 @@ async def ingest_async(
             return done
     for attempt in attempts():
         with attempt:
-            report: IngestReport = await run_steps_async(connection, ingest_steps(snapshots, active, now, source))
+            steps = ingest_steps(snapshots, active, now, source, commit=True)
+            report: IngestReport = await run_steps_async(connection, steps)
             return report
         await connection.rollback()
     raise AssertionError("attempts() raises the last failure")

@@ -16,6 +16,11 @@ _MOVED = clock_sql.moved_on_columns("t", "excluded", "s", _THRESHOLD)
 _MOVED_SOURCE = checks.prefixed("m")
 _MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "config_version", *CLOCK_COLUMNS)
 
+_STORED_COLUMNS = (
+    "id, updated_at, created_at, priority, customer_tier, status, first_response_at, config_version, "
+    + ", ".join(CLOCK_COLUMNS)
+)
+
 # The one statement that takes every lock a batch needs, in id order, so that concurrent batches
 # naming the same tickets queue instead of deadlocking, and that does the common case whole:
 # - a new ticket is inserted; one the batch names once, on an always-open calendar (`first`), has
@@ -86,12 +91,24 @@ CLAIM = f"""
     SELECT c.id, c.created, (SELECT count(*) FROM notified) FROM claimed AS c
 """
 
-# Run after CLAIM, once every lock is held: the stored row of each ticket CLAIM only locked, from which
-# in-order snapshots move the clocks on, and a repeat of its newest snapshot is known, without its history.
-READ_STORED = f"""
-    SELECT id, updated_at, created_at, priority, customer_tier, status, first_response_at, config_version,
-           {", ".join(CLOCK_COLUMNS)}
-    FROM tickets WHERE id = ANY(%(ids)s)
+# Sent right behind CLAIM, in the same round trip, and so with a snapshot that sees what every batch
+# CLAIM waited for committed: the stored row of each ticket of the batch this transaction did not
+# write (CLAIM only locked it), and the whole history of those that get a snapshot older than the
+# newest they stored (`since`: each ticket's oldest instant in the batch), with whether it was read.
+READ_LOCKED = f"""
+    WITH kept AS (
+        SELECT t.*, t.updated_at > s.since AS history_read
+        FROM json_to_recordset(CAST(%(since)s AS json)) AS s(id text, since timestamptz)
+        JOIN tickets AS t ON t.id = s.id
+        WHERE t.xmin <> pg_current_xact_id()::xid
+    )
+    SELECT 'stored', k.history_read, {", ".join(f"k.{column}" for column in _STORED_COLUMNS.split(", "))}
+    FROM kept AS k
+    UNION ALL
+    SELECT 'history', NULL, h.ticket_id, h.updated_at, h.created_at, h.priority, h.customer_tier, h.status,
+           h.first_response_at, NULL, {", ".join(["NULL"] * len(CLOCK_COLUMNS))}
+    FROM kept AS k JOIN ticket_snapshots AS h ON h.ticket_id = k.id
+    WHERE k.history_read
 """
 
 WRITE_HISTORY = f"""

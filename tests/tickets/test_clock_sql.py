@@ -14,7 +14,7 @@ from api.sla import planning
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import SnapshotIn
-from tests.builders import ingest_counting_statements, snapshot
+from tests.builders import ingest_counting_round_trips, snapshot
 from tests.conftest import SEED_CONFIG, T0
 
 CONFIGS = [
@@ -64,7 +64,7 @@ def _stored_clocks(sessions: sessionmaker[Session]) -> dict[str, object]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=in_order_histories(), config_index=st.integers(0, len(CONFIGS) - 1))
-def test_each_in_order_snapshot_is_planned_in_one_statement_exactly_as_the_full_walk(
+def test_each_in_order_snapshot_is_planned_in_one_round_trip_exactly_as_the_full_walk(
     sessions: sessionmaker[Session], active: ActiveConfig, history: list[SnapshotIn], config_index: int
 ) -> None:
     with sessions() as session:
@@ -73,9 +73,9 @@ def test_each_in_order_snapshot_is_planned_in_one_statement_exactly_as_the_full_
     rules = dataclasses.replace(active, config=CONFIGS[config_index])
 
     for count, current in enumerate(history, start=1):
-        report, statements = ingest_counting_statements(sessions, rules, [current])
+        report, round_trips = ingest_counting_round_trips(sessions, rules, [current])
 
-        assert [result.outcome for result in report.results] == ["created" if count == 1 else "updated"]
-        assert statements == 1
+        assert [result["outcome"] for result in report.results] == ["created" if count == 1 else "updated"]
+        assert round_trips == 1
         walked = planning.plan_clocks(current, history[:count], rules.config)
         assert _stored_clocks(sessions) == walked

@@ -22,7 +22,7 @@ from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
 from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
-from tests.builders import apply_batch, ingest_counting_statements, run_pass, snapshot
+from tests.builders import apply_batch, ingest_counting_round_trips, run_pass, snapshot, wait_for
 from tests.conftest import SEED_CONFIG, T0
 from tests.strategies import deliveries, ticket_histories
 
@@ -99,7 +99,7 @@ def test_the_current_state_is_never_written_backwards(sessions: sessionmaker[Ses
     first = apply_batch(sessions, active, [newer], now=T0)
     second = apply_batch(sessions, active, [older], now=T0)
 
-    assert [r.outcome for r in first.results + second.results] == ["created", "stale"]
+    assert [r["outcome"] for r in first.results + second.results] == ["created", "stale"]
     with sessions() as session:
         ticket = session.get(Ticket, "T-1")
         assert ticket is not None
@@ -122,7 +122,7 @@ def test_two_versions_of_one_instant_keep_the_later_status_whatever_arrives_firs
         _reset(sessions)
         apply_batch(sessions, active, [order[0]], now=T0)
         result = apply_batch(sessions, active, [order[1]], now=T0)
-        assert result.results[0].outcome == expected
+        assert result.results[0]["outcome"] == expected
         with sessions() as session:
             ticket = session.get(Ticket, "T-1")
             assert ticket is not None
@@ -152,7 +152,7 @@ def test_a_batch_waiting_on_a_concurrent_creation_of_its_ticket_keeps_both_snaps
     holder.close()
     racer.join(timeout=10)
 
-    assert [r.outcome for r in outcome[0].results] == ["updated"]
+    assert [r["outcome"] for r in outcome[0].results] == ["updated"]
     with sessions() as session:
         ticket = session.get(Ticket, "race")
         assert ticket is not None
@@ -180,12 +180,56 @@ async def _alone_while_another_creates(database_url: str, active: ActiveConfig) 
         await waiter.close()
 
 
+REFUSE_LATE_HISTORY = """
+    CREATE FUNCTION refuse_late_history() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.ticket_id = 'late' AND NEW.status = 'pending' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_late_history BEFORE INSERT ON ticket_snapshots
+        FOR EACH ROW EXECUTE FUNCTION refuse_late_history();
+"""
+
+
+async def _ingest_refused(database_url: str, active: ActiveConfig, batch: list[SnapshotIn]) -> str:
+    from api.tickets import service
+
+    async with await psycopg.AsyncConnection.connect(database.libpq_url(database_url)) as connection:
+        with pytest.raises(psycopg.errors.RaiseException) as refused:
+            await service.ingest_async(connection, snapshots=batch, active=active, now=T0)
+        await connection.rollback()
+    return str(refused.value)
+
+
+def test_a_batch_whose_last_write_fails_with_its_commit_leaves_nothing_of_itself(
+    sessions: sessionmaker[Session], active: ActiveConfig, database_url: str
+) -> None:
+    stored = snapshot("late", created_at=T0, updated_at=_at(30), status="in_progress")
+    apply_batch(sessions, active, [stored], now=T0)
+    before = _state(sessions)
+    with sessions() as session:
+        session.execute(text(REFUSE_LATE_HISTORY))
+        session.commit()
+    try:
+        # "new" is done whole by CLAIM; the late snapshot goes to the last write, sent with the COMMIT.
+        batch = [snapshot("new", created_at=T0), snapshot("late", created_at=T0, updated_at=_at(10), status="pending")]
+        message = asyncio.run(_ingest_refused(database_url, active, batch))
+    finally:
+        with sessions() as session:
+            session.execute(text("DROP TRIGGER refuse_late_history ON ticket_snapshots"))
+            session.execute(text("DROP FUNCTION refuse_late_history()"))
+            session.commit()
+
+    assert "refused for the test" in message
+    assert _state(sessions) == before
+
+
 def test_a_snapshot_alone_waits_for_a_concurrent_creation_and_moves_the_ticket_on(
     sessions: sessionmaker[Session], active: ActiveConfig, database_url: str
 ) -> None:
     report, waited_and_restored = asyncio.run(_alone_while_another_creates(database_url, active))
 
-    assert [r.outcome for r in report.results] == ["updated"]
+    assert [r["outcome"] for r in report.results] == ["updated"]
     assert waited_and_restored
     with sessions() as session:
         ticket = session.get(Ticket, "race")
@@ -227,6 +271,70 @@ def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
     assert sequential["history"] == concurrent["history"]
 
 
+WAITED_FOR = {
+    # A moves the ticket on; B's late snapshot must be decided against A's row, not the one B first saw.
+    "moved on meanwhile": (
+        [("open", 0)],
+        [("in_progress", 30)],
+        [("pending", 20)],
+    ),
+    # A creates the ticket: B's CLAIM cannot see it at all and reads it afterwards.
+    "created meanwhile": (
+        [],
+        [("in_progress", 30)],
+        [("pending", 20)],
+    ),
+    # A writes a late snapshot: the history B's CLAIM could see lacks it, so B reads the history again.
+    "history grown meanwhile": (
+        [("open", 0), ("in_progress", 30)],
+        [("pending", 10)],
+        [("in_progress", 20)],
+    ),
+}
+
+
+def _batch(changes: list[tuple[str, int]]) -> list[SnapshotIn]:
+    return [snapshot("W-1", created_at=T0, updated_at=_at(minute), status=status) for status, minute in changes]
+
+
+def _lock_waiters(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        return int(session.execute(text(query)).scalar_one())
+
+
+@pytest.mark.parametrize("case", list(WAITED_FOR))
+def test_a_batch_that_waited_for_another_works_from_what_that_one_committed(
+    sessions: sessionmaker[Session], active: ActiveConfig, case: str
+) -> None:
+    stored, holding, waiting = (_batch(changes) for changes in WAITED_FOR[case])
+    sequential = _deliver(sessions, active, [batch for batch in (stored, holding, waiting) if batch])
+
+    _reset(sessions)
+    if stored:
+        apply_batch(sessions, active, stored, now=T0)
+    errors: list[BaseException] = []
+
+    def send_waiting() -> None:
+        try:
+            apply_batch(sessions, active, waiting, now=T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    with sessions() as session:
+        from api.tickets import service
+
+        service.ingest(session, snapshots=holding, active=active, now=T0)  # holds its locks until the commit
+        sender = threading.Thread(target=send_waiting)
+        sender.start()
+        wait_for(lambda: _lock_waiters(sessions) == 1)
+        session.commit()
+    sender.join(timeout=30)
+    assert errors == []
+    run_pass(sessions, now=NOW)
+    assert _state(sessions) == sequential
+
+
 def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> None:
     batch = [snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")]
 
@@ -240,7 +348,7 @@ def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> Non
     next(created)
     with pytest.raises(StopIteration) as done:
         created.send([[("T-1", True, None)]])
-    assert [result.outcome for result in done.value.value.results] == ["created"]
+    assert [result["outcome"] for result in done.value.value.results] == ["created"]
 
 
 def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_history(
@@ -250,16 +358,16 @@ def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_
     newest = snapshot("T-1", created_at=T0, updated_at=_at(9), status="pending")
     apply_batch(sessions, active, [first, newest], now=T0)
 
-    repeated, repeated_statements = ingest_counting_statements(sessions, active, [newest, newest])
-    older, older_statements = ingest_counting_statements(sessions, active, [first])
+    repeated, repeated_trips = ingest_counting_round_trips(sessions, active, [newest, newest])
+    older, older_trips = ingest_counting_round_trips(sessions, active, [first])
     later = snapshot("T-1", created_at=T0, updated_at=_at(12), status="resolved")
-    moved, moved_statements = ingest_counting_statements(sessions, active, [newest, later])
+    moved, moved_trips = ingest_counting_round_trips(sessions, active, [newest, later])
 
-    # CLAIM and the stored row; an older repeat also needs the history; a repeat beside a newer
-    # snapshot moves the clocks on from the stored row and writes it.
-    assert ([r.outcome for r in repeated.results], repeated_statements) == (["unchanged", "unchanged"], 2)
-    assert ([r.outcome for r in older.results], older_statements) == (["unchanged"], 3)
-    assert ([r.outcome for r in moved.results], moved_statements) == (["unchanged", "updated"], 3)
+    # CLAIM and, in the same round trip, the stored row (with the history for an older repeat); a
+    # repeat beside a newer snapshot moves the clocks on from the stored row and writes it.
+    assert ([r["outcome"] for r in repeated.results], repeated_trips) == (["unchanged", "unchanged"], 1)
+    assert ([r["outcome"] for r in older.results], older_trips) == (["unchanged"], 1)
+    assert ([r["outcome"] for r in moved.results], moved_trips) == (["unchanged", "updated"], 2)
     with sessions() as session:
         ticket = session.get(Ticket, "T-1")
         assert ticket is not None
