@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.kit import collector
 from bench import dashboard, harness, notifications, profiling, workloads
 
 RESULTS = harness.ROOT / "bench" / "results"
@@ -128,6 +129,8 @@ def main() -> None:
     parser.add_argument("--only", metavar="NAMES", help="comma-separated workloads to run (default: all)")
     parser.add_argument("--output", help="default: bench/results/latest.md, or dashboard.md for that suite")
     args = parser.parse_args()
+    # Passes measured here run in this process: it collects garbage as the service's process does.
+    collector.settle_after_startup()
     profiling.OUTPUT["folder"] = Path(args.profile) if args.profile else None
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     size = SIZES[mode]
