@@ -35,9 +35,14 @@ def run_steps(connection: psycopg.Connection[Any], steps: Steps) -> Any:
     try:
         statements = next(steps)
         while True:
-            statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
+            statements = steps.send([_rows(connection.execute(sql, params)) for sql, params in statements])
     except StopIteration as done:
         return done.value
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> Rows:
+    """The rows of a statement; none for one without rows, such as a COMMIT."""
+    return cursor.fetchall() if cursor.description is not None else []
 
 
 async def run_steps_async(connection: psycopg.AsyncConnection[Any], steps: Steps) -> Any:
@@ -62,7 +67,6 @@ async def _execute_async(connection: psycopg.AsyncConnection[Any], statements: l
         return [await cursor.fetchall()]
     async with connection.pipeline():
         cursors = [await connection.execute(sql, params) for sql, params in statements]
-    # A statement without rows (a COMMIT sent with the last write) answers with none.
     return [await cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
 

@@ -1,17 +1,18 @@
 """Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
 
-The common case is one statement whatever the batch's size (CLAIM): it takes every lock the batch
-needs, inserts new tickets, moves on in place every stored ticket that gets one snapshot newer than
-all it stored, and writes their history; on an always-open calendar it plans those clocks itself.
-In the same round trip READ_LOCKED reads the stored rows of the tickets CLAIM only locked, and the
-histories of those that get an older snapshot. The rest, with each snapshot's outcome decided in
-memory as if the snapshots had been sent one by one, takes one round trip more, which also carries
-the COMMIT: write their new history rows, current state and clock summary. A repeat of the newest
-stored snapshot is set aside; a ticket whose other new snapshots are all newer than what it stored
-moves its clocks on from the stored summary, so its cost does not grow with its history; a ticket
-that gets an older snapshot is replayed from its history; only one that gets another version of its
-newest instant, a new creation instant, priority or tier, or that counted under other targets, has
-its history read by a statement of its own.
+The common case is one round trip whatever the batch's size. Its first statement (CLAIM) takes
+every lock the batch needs, inserts new tickets, moves on in place every stored ticket that gets
+one snapshot newer than all it stored, and writes their history; on an always-open calendar it
+plans those clocks itself. The second (READ_LOCKED) reads the stored rows of the tickets CLAIM only
+locked, and the histories of those that get an older snapshot; it probes every ticket of the
+batch, since which ones CLAIM only locked is known only once it ran. The rest, with each
+snapshot's outcome decided in memory as if the snapshots had been sent one by one, takes one round
+trip more, which also carries the COMMIT: write their new history rows, current state and clock
+summary. A repeat of the newest stored snapshot is set aside; a ticket whose other new snapshots
+are all newer than what it stored moves its clocks on from the stored summary, so its cost does not
+grow with its history; a ticket that gets an older snapshot is replayed from its history; only one
+that gets another version of its newest instant, a new creation instant, priority or tier, or that
+counted under other targets, has its history read by a statement of its own.
 
 Every round trip while the batch holds its row locks counts twice: concurrent batches naming the
 same tickets wait for it, and the event loop may be running other requests' Python when its answer
@@ -188,8 +189,8 @@ def _outcomes(
 ) -> dict[tuple[str, datetime], SnapshotFields]:
     """Decide every snapshot's outcome in order, as if sent one by one; return the history rows left to write.
 
-    A ticket CLAIM did whole is named at one instant: its first snapshot there created it or moved it
-    on, and only another version of that instant needs its own history to be decided.
+    A ticket CLAIM did whole stored nothing as new as the batch: its first snapshot sent created it
+    or moved it on, and only its other snapshots need a history, that of the batch alone.
     """
     counts: dict[str, int] = defaultdict(int)
     written: dict[tuple[str, datetime], SnapshotFields] = {}
@@ -205,9 +206,11 @@ def _outcomes(
             if changed:
                 history.changed = True
                 written[(ticket_id, snapshot.updated_at)] = snapshot
-        elif (first := firsts.setdefault(ticket_id, snapshot)) is snapshot:
+        elif ticket_id not in firsts:
+            firsts[ticket_id] = snapshot
             outcome = "created" if done[ticket_id] else "updated"
         else:
+            first = firsts[ticket_id]
             seen = again.setdefault(ticket_id, _TicketHistory({first.updated_at: first}, first.updated_at))
             outcome, _ = _apply(seen, snapshot)
         results.append({"id": ticket_id, "outcome": outcome})
@@ -287,7 +290,8 @@ def _read_locked(
 
     Each history learns what is needed to decide the outcomes: the newest stored instant, the
     newest snapshot when the batch only repeats it, or else the whole stored history, which
-    READ_LOCKED read already unless the ticket changed creation, priority, tier or rules.
+    READ_LOCKED read already unless the ticket gets no snapshot older than its newest (another
+    version of that instant, or a new creation instant, priority, tier or rules).
     """
     moving: dict[str, _Moving] = {}
     for row in locked.stored:

@@ -59,8 +59,8 @@ async def ingest_async(
 ) -> IngestReport:
     """Apply and commit a batch on the connection; a lost race with another writer is run again.
 
-    The COMMIT goes with the last write, in its round trip; a batch that wrote nothing after CLAIM
-    leaves its transaction for the caller to commit.
+    The COMMIT goes with the last write, in its round trip, or after READ_LOCKED's answer when
+    nothing was left to write.
 
     A batch naming one ticket at one instant on an always-open calendar (one snapshot per request,
     mostly) first tries CLAIM alone, without a transaction around it (two round trips fewer): CLAIM
@@ -76,6 +76,7 @@ async def ingest_async(
         with attempt:
             steps = ingest_steps(snapshots, active, now, source, commit=True)
             report: IngestReport = await run_steps_async(connection, steps)
+            await connection.commit()  # nothing to do when the COMMIT went with the last write
             return report
         await connection.rollback()
     raise AssertionError("attempts() raises the last failure")

@@ -91,10 +91,11 @@ CLAIM = f"""
     SELECT c.id, c.created, (SELECT count(*) FROM notified) FROM claimed AS c
 """
 
-# Sent right behind CLAIM, in the same round trip, and so with a snapshot that sees what every batch
-# CLAIM waited for committed: the stored row of each ticket of the batch this transaction did not
-# write (CLAIM only locked it), and the whole history of those that get a snapshot older than the
-# newest they stored (`since`: each ticket's oldest instant in the batch), with whether it was read.
+# Sent right behind CLAIM, in the same round trip. A statement of its own, it reads committed data
+# as of its own start, so it sees what every batch CLAIM waited for committed (a read inside CLAIM
+# would not): the stored row of each ticket of the batch this transaction did not write (CLAIM only
+# locked it), and the whole history of those that get a snapshot older than the newest they stored
+# (`since`: each ticket's oldest instant in the batch), with whether it was read.
 READ_LOCKED = f"""
     WITH kept AS (
         SELECT t.*, t.updated_at > s.since AS history_read

@@ -271,6 +271,17 @@ def test_concurrent_overlapping_batches_end_as_if_sent_one_after_another(
     assert sequential["history"] == concurrent["history"]
 
 
+def test_one_snapshot_object_sent_twice_in_a_batch_is_unchanged_the_second_time(
+    sessions: sessionmaker[Session], active: ActiveConfig
+) -> None:
+    first = snapshot("twice", created_at=T0, updated_at=_at(1))
+    later = snapshot("twice", created_at=T0, updated_at=_at(2), status="in_progress")
+
+    report = apply_batch(sessions, active, [first, later, first], now=T0)
+
+    assert [r["outcome"] for r in report.results] == ["created", "updated", "unchanged"]
+
+
 WAITED_FOR = {
     # A moves the ticket on; B's late snapshot must be decided against A's row, not the one B first saw.
     "moved on meanwhile": (
@@ -303,9 +314,17 @@ def _lock_waiters(sessions: sessionmaker[Session]) -> int:
         return int(session.execute(text(query)).scalar_one())
 
 
+async def _ingest_on_its_own_connection(database_url: str, active: ActiveConfig, batch: list[SnapshotIn]) -> None:
+    from api.tickets import service
+
+    async with await psycopg.AsyncConnection.connect(database.libpq_url(database_url)) as connection:
+        await service.ingest_async(connection, snapshots=batch, active=active, now=T0)
+
+
+@pytest.mark.parametrize("driver", ["blocking", "asyncio"])
 @pytest.mark.parametrize("case", list(WAITED_FOR))
 def test_a_batch_that_waited_for_another_works_from_what_that_one_committed(
-    sessions: sessionmaker[Session], active: ActiveConfig, case: str
+    sessions: sessionmaker[Session], active: ActiveConfig, database_url: str, case: str, driver: str
 ) -> None:
     stored, holding, waiting = (_batch(changes) for changes in WAITED_FOR[case])
     sequential = _deliver(sessions, active, [batch for batch in (stored, holding, waiting) if batch])
@@ -316,8 +335,12 @@ def test_a_batch_that_waited_for_another_works_from_what_that_one_committed(
     errors: list[BaseException] = []
 
     def send_waiting() -> None:
+        # The asyncio driver sends CLAIM and READ_LOCKED in one round trip, as POST /tickets does.
         try:
-            apply_batch(sessions, active, waiting, now=T0)
+            if driver == "asyncio":
+                asyncio.run(_ingest_on_its_own_connection(database_url, active, waiting))
+            else:
+                apply_batch(sessions, active, waiting, now=T0)
         except BaseException as exc:
             errors.append(exc)
 
