@@ -45,6 +45,11 @@ def _rows(cursor: psycopg.Cursor[Any]) -> Rows:
     return cursor.fetchall() if cursor.description is not None else []
 
 
+async def _rows_async(cursor: psycopg.AsyncCursor[Any]) -> Rows:
+    """The rows of a statement on an asyncio connection; none for one without rows."""
+    return await cursor.fetchall() if cursor.description is not None else []
+
+
 async def run_steps_async(connection: psycopg.AsyncConnection[Any], steps: Steps) -> Any:
     """Run I/O-free steps on an asyncio connection, the statements of each yield in order.
 
@@ -63,11 +68,10 @@ async def _execute_async(connection: psycopg.AsyncConnection[Any], statements: l
     """The rows of each statement, all sent before the first answer is awaited when there are several."""
     if len(statements) == 1:
         ((sql, params),) = statements
-        cursor = await connection.execute(sql, params)
-        return [await cursor.fetchall()]
+        return [await _rows_async(await connection.execute(sql, params))]
     async with connection.pipeline():
         cursors = [await connection.execute(sql, params) for sql, params in statements]
-    return [await cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+    return [await _rows_async(cursor) for cursor in cursors]
 
 
 class _Attempt:

@@ -16,9 +16,16 @@ _MOVED = clock_sql.moved_on_columns("t", "excluded", "s", _THRESHOLD)
 _MOVED_SOURCE = checks.prefixed("m")
 _MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "config_version", *CLOCK_COLUMNS)
 
-_STORED_COLUMNS = (
-    "id, updated_at, created_at, priority, customer_tier, status, first_response_at, config_version, "
-    + ", ".join(CLOCK_COLUMNS)
+# What a ticket CLAIM only locked stored, in the order `_Stored.from_row` reads it.
+_STORED = (
+    "id",
+    "updated_at",
+    "created_at",
+    "priority",
+    "customer_tier",
+    "status",
+    "first_response_at",
+    "config_version",
 )
 
 # The one statement that takes every lock a batch needs, in id order, so that concurrent batches
@@ -103,7 +110,7 @@ READ_LOCKED = f"""
         JOIN tickets AS t ON t.id = s.id
         WHERE t.xmin <> pg_current_xact_id()::xid
     )
-    SELECT 'stored', k.history_read, {", ".join(f"k.{column}" for column in _STORED_COLUMNS.split(", "))}
+    SELECT 'stored', k.history_read, {", ".join(f"k.{column}" for column in (*_STORED, *CLOCK_COLUMNS))}
     FROM kept AS k
     UNION ALL
     SELECT 'history', NULL, h.ticket_id, h.updated_at, h.created_at, h.priority, h.customer_tier, h.status,

@@ -4,7 +4,7 @@ import asyncio
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -374,12 +374,26 @@ def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> Non
     assert [result["outcome"] for result in done.value.value.results] == ["created"]
 
 
+def _read_locked_kinds(sessions: sessionmaker[Session], active: ActiveConfig, batch: list[SnapshotIn]) -> list[str]:
+    """What READ_LOCKED answers for a batch, row by row: a stored row, or one snapshot of a history."""
+    with sessions() as session:
+        connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+        claim, read_locked = next(ingest_steps(batch, active, T0))
+        connection.execute(*claim)
+        kinds = [row[0] for row in connection.execute(*read_locked).fetchall()]
+        session.rollback()
+    return sorted(kinds, reverse=True)
+
+
 def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_history(
     sessions: sessionmaker[Session], active: ActiveConfig
 ) -> None:
     first = snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")
     newest = snapshot("T-1", created_at=T0, updated_at=_at(9), status="pending")
     apply_batch(sessions, active, [first, newest], now=T0)
+    # Only the older repeat has its history (both snapshots) read.
+    assert _read_locked_kinds(sessions, active, [newest, newest]) == ["stored"]
+    assert _read_locked_kinds(sessions, active, [first]) == ["stored", "history", "history"]
 
     repeated, repeated_trips = ingest_counting_round_trips(sessions, active, [newest, newest])
     older, older_trips = ingest_counting_round_trips(sessions, active, [first])
