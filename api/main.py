@@ -33,6 +33,7 @@ from api.sla_config.watcher import ConfigWatcher
 from api.streams import router as streams_router
 from api.streams.broadcaster import Broadcaster
 from api.tickets import router as tickets_router
+from api.tickets.coalescing import ClaimQueue
 from api.tickets.schemas import SnapshotIn
 
 
@@ -103,6 +104,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.engine = engine
         app.state.sessions = sessions
         app.state.ingest_pool = ingest_pool
+        app.state.claims = ClaimQueue(ingest_pool)
         app.state.config_store = store
         app.state.evaluator = evaluator
         live = await _start_live_parts(app, settings, url, store)

@@ -18,6 +18,12 @@ SNAPSHOTS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+SNAPSHOT_GROUP_REQUESTS = Histogram(
+    "sla_snapshot_group_requests",
+    "Single-snapshot requests that shared one CLAIM statement (1: a request that found nothing in flight)",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128, 256, 1000),
+    registry=REGISTRY,
+)
 BATCHES_REJECTED = Counter(
     "sla_snapshot_batches_rejected", "POST /tickets bodies refused as a whole (nothing written)", registry=REGISTRY
 )

@@ -234,8 +234,10 @@ def claim_can_finish(snapshots: Sequence[SnapshotFields], active: ActiveConfig) 
     )
 
 
-def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConfig) -> dict[str, Any]:
-    """CLAIM's rows: every winning snapshot, and the tickets whose clocks Python plans, planned."""
+def _claim(
+    within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConfig, params: dict[str, Any]
+) -> Statement:
+    """CLAIM with its rows: every winning snapshot, and the tickets whose clocks Python plans, planned."""
     config = active.config
     winners: list[dict[str, Any]] = []
     planned: list[dict[str, Any]] = []
@@ -244,7 +246,8 @@ def _claim(within: dict[str, dict[datetime, SnapshotFields]], active: ActiveConf
         if not in_sql:
             planned.append(_row(history, active))
         winners.extend({**_snapshot_row(snapshot), "planned": not in_sql} for snapshot in history.values())
-    return {
+    return CLAIM, {
+        **params,
         "targets": targets_document(config),
         "winners": as_json(winners),
         "planned": as_json(planned),
@@ -315,32 +318,44 @@ def _read_locked(
     return moving
 
 
+def _params(active: ActiveConfig, now: datetime, source: str | None) -> dict[str, Any]:
+    return {"now": now, "version": active.version, "source": source}
+
+
+def claim_steps(snapshots: Sequence[SnapshotIn], active: ActiveConfig, now: datetime, source: str | None) -> Steps:
+    """CLAIM on its own: the tickets it did whole, each with whether it created it."""
+    (claim_rows,) = yield [_claim(_within_batch(snapshots), active, _params(active, now, source))]
+    done: dict[str, bool] = {row[0]: row[1] for row in claim_rows}
+    return done
+
+
+def claimed_report(snapshots: Sequence[SnapshotIn], done: dict[str, bool]) -> IngestReport | None:
+    """The report of a batch whose tickets CLAIM did all whole (`done`, from claim_steps), else None."""
+    if any(snapshot.id not in done for snapshot in snapshots):
+        return None
+    report = IngestReport(results=[])
+    _outcomes(snapshots, done, {}, report)
+    return report
+
+
 def ingest_steps(
     snapshots: Sequence[SnapshotIn],
     active: ActiveConfig,
     now: datetime,
     source: str | None = None,
     *,
-    claim_only: bool = False,
     commit: bool = False,
 ) -> Steps:
     """The statements of one batch and the decisions between them, free of I/O; `source` names the sender.
 
-    With `claim_only`, only CLAIM runs: the report if it did the whole batch, else None. With
-    `commit`, a last write takes the transaction's COMMIT along in its round trip.
+    With `commit`, a last write takes the transaction's COMMIT along in its round trip.
     """
-    params = {"now": now, "version": active.version, "source": source}
+    params = _params(active, now, source)
     within = _within_batch(snapshots)
-    claim = (CLAIM, {**params, **_claim(within, active)})
-    if claim_only:
-        (claim_rows,) = yield [claim]
-        if len(claim_rows) < len(within):
-            return None
-        locked = _Locked()
-    else:
-        since = as_json([{"id": ticket_id, "since": min(history)} for ticket_id, history in within.items()])
-        claim_rows, locked_rows = yield [claim, (READ_LOCKED, {"since": since})]
-        locked = _Locked.from_rows(locked_rows)
+    claim = _claim(within, active, params)
+    since = as_json([{"id": ticket_id, "since": min(history)} for ticket_id, history in within.items()])
+    claim_rows, locked_rows = yield [claim, (READ_LOCKED, {"since": since})]
+    locked = _Locked.from_rows(locked_rows)
     # Tickets CLAIM created or moved on are written whole, history included.
     done: dict[str, bool] = {row[0]: row[1] for row in claim_rows}
     existing = [ticket_id for ticket_id in within if ticket_id not in done]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.kit.steps import attempts, run_steps, run_steps_async
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import IngestReport, claim_can_finish, ingest_steps
+from api.tickets.ingestion import IngestReport, claim_steps, ingest_steps
 from api.tickets.schemas import SnapshotIn
 
 
@@ -31,22 +31,23 @@ def ingest(
     raise AssertionError("attempts() raises the last failure")
 
 
-async def _claim_alone(
+async def claim_alone(
     connection: psycopg.AsyncConnection[Any],
     snapshots: Sequence[SnapshotIn],
     active: ActiveConfig,
     now: datetime,
     source: str | None,
-) -> IngestReport | None:
-    """Run CLAIM on its own, committed as it ends: the report if it did the whole batch, else None."""
+) -> dict[str, bool]:
+    """Run CLAIM on its own, committed as it ends: the tickets it did whole, each with whether it created it.
+
+    No transaction is needed around it: CLAIM does each ticket whole or writes nothing for it.
+    """
     await connection.set_autocommit(True)
     try:
-        report: IngestReport | None = await run_steps_async(
-            connection, ingest_steps(snapshots, active, now, source, claim_only=True)
-        )
+        done: dict[str, bool] = await run_steps_async(connection, claim_steps(snapshots, active, now, source))
     finally:
         await connection.set_autocommit(False)
-    return report
+    return done
 
 
 async def ingest_async(
@@ -61,17 +62,7 @@ async def ingest_async(
 
     The COMMIT goes with the last write, in its round trip, or after READ_LOCKED's answer when
     nothing was left to write.
-
-    A batch naming one ticket at one instant on an always-open calendar (one snapshot per request,
-    mostly) first tries CLAIM alone, without a transaction around it (two round trips fewer): CLAIM
-    either does that ticket whole or writes nothing for it, so the batch stays all or nothing; when
-    it wrote nothing (a repeat, a late or conflicting snapshot), the batch runs in a transaction as
-    any other, one round trip dearer.
     """
-    if claim_can_finish(snapshots, active):
-        done = await _claim_alone(connection, snapshots, active, now, source)
-        if done is not None:
-            return done
     for attempt in attempts():
         with attempt:
             steps = ingest_steps(snapshots, active, now, source, commit=True)

@@ -20,7 +20,7 @@ from api.models import Ticket
 from api.sla import state
 from api.sla_config.loader import parse_text
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import IngestReport, ingest_steps
+from api.tickets.ingestion import IngestReport, claim_steps, claimed_report, ingest_steps
 from api.tickets.schemas import SnapshotIn
 from tests.builders import apply_batch, ingest_counting_round_trips, run_pass, snapshot, wait_for
 from tests.conftest import SEED_CONFIG, T0
@@ -170,11 +170,13 @@ async def _alone_while_another_creates(database_url: str, active: ActiveConfig) 
         first = snapshot("race", created_at=T0, updated_at=_at(1))
         await run_steps_async(holder, ingest_steps([first, snapshot("other", created_at=T0)], active, T0))
         second = snapshot("race", created_at=T0, updated_at=_at(2), status="in_progress")
-        alone = asyncio.create_task(service.ingest_async(waiter, snapshots=[second], active=active, now=T0))
+        alone = asyncio.create_task(service.claim_alone(waiter, [second], active, T0, None))
         await asyncio.sleep(0.5)
         waited = not alone.done()
         await holder.commit()
-        return await asyncio.wait_for(alone, timeout=10), waited and not waiter.autocommit
+        report = claimed_report([second], await asyncio.wait_for(alone, timeout=10))
+        assert report is not None
+        return report, waited and not waiter.autocommit
     finally:
         await holder.close()
         await waiter.close()
@@ -358,20 +360,21 @@ def test_a_batch_that_waited_for_another_works_from_what_that_one_committed(
     assert _state(sessions) == sequential
 
 
-def test_claim_alone_reports_only_what_it_did_whole(active: ActiveConfig) -> None:
+def test_claim_alone_reports_only_a_batch_it_did_whole(active: ActiveConfig) -> None:
     batch = [snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")]
+    other = [snapshot("T-2", created_at=T0, updated_at=_at(5))]
 
-    locked_only = ingest_steps(batch, active, T0, claim_only=True)
-    next(locked_only)
+    steps = claim_steps([*batch, *other], active, T0, None)
+    next(steps)
     with pytest.raises(StopIteration) as stopped:
-        locked_only.send([[]])  # CLAIM returned no row: the ticket was locked, nothing written
-    assert stopped.value.value is None
-
-    created = ingest_steps(batch, active, T0, claim_only=True)
-    next(created)
-    with pytest.raises(StopIteration) as done:
-        created.send([[("T-1", True, None)]])
-    assert [result["outcome"] for result in done.value.value.results] == ["created"]
+        steps.send([[("T-1", True, None)]])  # CLAIM did T-1 whole and only locked T-2
+    done = stopped.value.value
+    assert done == {"T-1": True}
+    created = claimed_report(batch, done)
+    assert created is not None
+    assert [result["outcome"] for result in created.results] == ["created"]
+    assert claimed_report(other, done) is None
+    assert claimed_report([*batch, *other], done) is None
 
 
 def _read_locked_kinds(sessions: sessionmaker[Session], active: ActiveConfig, batch: list[SnapshotIn]) -> list[str]:
