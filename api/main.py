@@ -176,7 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory_budget_bytes=settings.sla_body_memory_budget_bytes,
         bodies_need_a_key=settings.sla_auth == "on",
     )
-    metrics.instrument_http(app)
+    # Outside the edge, so that what the edge refuses is counted too.
+    app.add_middleware(metrics.HttpMetrics, routes=app.state.routes)
     app.openapi = _openapi_with_batch_schema(app)  # type: ignore[method-assign]
     return app
 

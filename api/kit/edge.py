@@ -107,9 +107,10 @@ class RequestEdge:
                 # No body is read, decompressed or held for a request that brings no key at all.
                 if self.bodies_need_a_key and not (headers.get(b"authorization") or headers.get(b"x-api-key")):
                     raise _Refused(401, "unauthorized", NO_KEY, {"www-authenticate": "Bearer"})
-                body, held = await self._read_body(scope, headers, receive)
+                body, held, inflated = await self._read_body(scope, headers, receive)
                 receive = _replay(body)
-                scope = _without_encoding(scope, len(body))
+                if inflated:
+                    scope = _without_encoding(scope, len(body))
         except _Refused as refused:
             self.budget.held -= held
             if scope["type"] == "http":
@@ -120,8 +121,8 @@ class RequestEdge:
         finally:
             self.budget.held -= held
 
-    async def _read_body(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive) -> tuple[bytes, int]:
-        """The whole body, decompressed and within the limits, and the budget it holds."""
+    async def _read_body(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive) -> tuple[bytes, int, bool]:
+        """The whole body, decompressed and within the limits, the budget it holds, and whether it was gzipped."""
         encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
         if encoding not in {"identity", "gzip"}:
             raise _Refused(415, "unsupported_media_type", f"content-encoding {encoding} is not accepted; use gzip")
@@ -155,7 +156,7 @@ class RequestEdge:
         except _Refused:
             self.budget.held -= held
             raise
-        return b"".join(chunks), held
+        return b"".join(chunks), held, inflater is not None
 
 
 def _inflate(inflater: "zlib._Decompress", raw: bytes, room: int) -> bytes:

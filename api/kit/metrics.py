@@ -5,10 +5,13 @@ and labels with a bounded set of values (never a ticket id). Counters count what
 did: a pass's events in the process that leads, snapshots in the one that took them.
 """
 
+import time
+from collections.abc import Sequence
+from typing import Any, Final
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator import metrics as http_metrics
-from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -73,15 +76,77 @@ NOTIFICATION_OLDEST_PENDING = Gauge(
 )
 
 HTTP_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+HTTP_REQUESTS = Counter(
+    "sla_http_requests",
+    "Requests by route template, method and status",
+    ["handler", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "sla_http_request_duration_seconds",
+    "Durations of requests, from their head to their last byte, by route template and method",
+    ["handler", "method"],
+    buckets=HTTP_DURATION_BUCKETS,
+    registry=REGISTRY,
+)
+# The handler of a request no route takes (a 404): the path itself would make labels without bound.
+UNMATCHED: Final = "none"
+UNCOUNTED: Final = frozenset({"/metrics"})
 
 
-def instrument_http(app: Starlette) -> None:
-    """Count and time every request by route template (`/tickets/{ticket_id}`), method and status."""
-    instrumentator = Instrumentator(registry=REGISTRY, should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(
-        http_metrics.requests(metric_namespace="sla", registry=REGISTRY),
-        http_metrics.latency(
-            metric_namespace="sla", should_include_status=False, buckets=HTTP_DURATION_BUCKETS, registry=REGISTRY
-        ),
-    )
-    instrumentator.instrument(app)
+class HttpMetrics:
+    """ASGI middleware: count and time every request by route template (`/tickets/{ticket_id:path}`), method, status.
+
+    The template is that of the route the router picked (`scope["route"]`); a request answered
+    before routing (refused at the edge) is matched against `routes` here.
+    """
+
+    def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+        self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self._count(scope, status, time.perf_counter() - started)
+
+    def _count(self, scope: Scope, status: int, seconds: float) -> None:
+        handler = self._handler(scope)
+        if handler in UNCOUNTED:
+            return
+        key = (handler, scope["method"], status)
+        children = self._counted.get(key)
+        if children is None:
+            children = (HTTP_REQUESTS.labels(handler, scope["method"], str(status)), HTTP_DURATION.labels(*key[:2]))
+            self._counted[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _handler(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:
+            partial = None
+            for candidate in self.routes:
+                match, _ = candidate.matches(scope)
+                if match is Match.FULL:
+                    route = candidate
+                    break
+                if match is Match.PARTIAL and partial is None:
+                    partial = candidate
+            route = route or partial
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else UNMATCHED
