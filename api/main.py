@@ -104,7 +104,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.engine = engine
         app.state.sessions = sessions
         app.state.ingest_pool = ingest_pool
-        app.state.claims = ClaimQueue(ingest_pool)
+        claims = ClaimQueue(url)
+        await claims.open()
+        app.state.claims = claims
         app.state.config_store = store
         app.state.evaluator = evaluator
         live = await _start_live_parts(app, settings, url, store)
@@ -117,6 +119,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             if evaluator is not None:
                 evaluator.stop()
             watcher.stop()
+            await claims.close()
             await ingest_pool.close()
             engine.dispose()
             if not settings.database_url:

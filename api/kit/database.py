@@ -3,7 +3,7 @@
 Services flush and never commit: the request dependency and the evaluator's jobs are the edges that commit.
 """
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,11 +110,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
-def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[AsyncConnection[Any]]:
+def make_async_pool(
+    url: str, *, max_size: int = 8, outside_transactions: bool = False, lock_timeout_ms: int | None = None
+) -> AsyncConnectionPool[AsyncConnection[Any]]:
     """Async connections for work on the event loop (ingestion, deliveries), without a thread per request.
 
     Opened by the caller (`await pool.open()`). A connection that died is noticed when its request
     fails (503) and replaced by the pool; no check on every checkout, which would cost a round trip.
+    With `outside_transactions` each statement commits as it ends; with `lock_timeout_ms` a
+    statement waits at most that long for a lock (LockNotAvailable).
     """
     return AsyncConnectionPool(
         libpq_url(url),
@@ -123,19 +127,27 @@ def make_async_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[Async
         open=False,
         timeout=POOL_WAIT_SECONDS,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
-        configure=_read_committed,
+        configure=_configure(outside_transactions, lock_timeout_ms),
     )
 
 
-async def _read_committed(connection: AsyncConnection[Any]) -> None:
-    """Read committed, whatever the server's default, in and out of transactions.
+def _configure(
+    outside_transactions: bool, lock_timeout_ms: int | None
+) -> Callable[[AsyncConnection[Any]], Awaitable[None]]:
+    async def configure(connection: AsyncConnection[Any]) -> None:
+        """Read committed, whatever the server's default, in and out of transactions.
 
-    Ingestion relies on it: `INSERT ... ON CONFLICT DO UPDATE` then sees the newest committed row,
-    and a statement that waited for another writer's lock goes on instead of failing to serialize.
-    """
-    await connection.set_autocommit(True)
-    await connection.execute("SET default_transaction_isolation = 'read committed'")
-    await connection.set_autocommit(False)
+        Ingestion relies on it: `INSERT ... ON CONFLICT DO UPDATE` then sees the newest committed
+        row, and a statement that waited for another writer's lock goes on instead of failing to
+        serialize.
+        """
+        await connection.set_autocommit(True)
+        await connection.execute("SET default_transaction_isolation = 'read committed'")
+        if lock_timeout_ms is not None:
+            await connection.execute("SELECT set_config('lock_timeout', %s, false)", [f"{lock_timeout_ms}ms"])
+        await connection.set_autocommit(outside_transactions)
+
+    return configure
 
 
 def migrate(url: str, revision: str = "head") -> None:

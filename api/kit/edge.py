@@ -109,6 +109,8 @@ class RequestEdge:
                     raise _Refused(401, "unauthorized", NO_KEY, {"www-authenticate": "Bearer"})
                 body, held, inflated = await self._read_body(scope, headers, receive)
                 receive = _replay(body)
+                # The scope is passed on as it came unless the body was inflated: what the router
+                # adds to it (the route) is then seen by the middleware outside this one (metrics).
                 if inflated:
                     scope = _without_encoding(scope, len(body))
         except _Refused as refused:

@@ -92,13 +92,16 @@ HTTP_DURATION = Histogram(
 # The handler of a request no route takes (a 404): the path itself would make labels without bound.
 UNMATCHED: Final = "none"
 UNCOUNTED: Final = frozenset({"/metrics"})
+# Any other method a client sends is counted as "other", so that it cannot add series without bound.
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class HttpMetrics:
     """ASGI middleware: count and time every request by route template (`/tickets/{ticket_id:path}`), method, status.
 
-    The template is that of the route the router picked (`scope["route"]`); a request answered
-    before routing (refused at the edge) is matched against `routes` here.
+    The template is that of the route the router picked (`scope["route"]`, seen here because the
+    edge passes the same scope on); a request answered before routing (refused at the edge) or
+    whose scope the edge replaced (a gzipped body) is matched against `routes` here.
     """
 
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
@@ -128,18 +131,19 @@ class HttpMetrics:
         handler = self._handler(scope)
         if handler in UNCOUNTED:
             return
-        key = (handler, scope["method"], status)
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        key = (handler, method, status)
         children = self._counted.get(key)
         if children is None:
-            children = (HTTP_REQUESTS.labels(handler, scope["method"], str(status)), HTTP_DURATION.labels(*key[:2]))
+            children = (HTTP_REQUESTS.labels(handler, method, str(status)), HTTP_DURATION.labels(handler, method))
             self._counted[key] = children
         children[0].inc()
         children[1].observe(seconds)
 
     def _handler(self, scope: Scope) -> str:
         route = scope.get("route")
-        if route is None:
-            partial = None
+        if not isinstance(getattr(route, "path", None), str):
+            route, partial = None, None
             for candidate in self.routes:
                 match, _ = candidate.matches(scope)
                 if match is Match.FULL:

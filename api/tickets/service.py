@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.kit.steps import attempts, run_steps, run_steps_async
 from api.sla_config.store import ActiveConfig
-from api.tickets.ingestion import IngestReport, claim_steps, ingest_steps
+from api.tickets.ingestion import IngestReport, ingest_steps
 from api.tickets.schemas import SnapshotIn
 
 
@@ -29,25 +29,6 @@ def ingest(
             return report
         session.rollback()
     raise AssertionError("attempts() raises the last failure")
-
-
-async def claim_alone(
-    connection: psycopg.AsyncConnection[Any],
-    snapshots: Sequence[SnapshotIn],
-    active: ActiveConfig,
-    now: datetime,
-    source: str | None,
-) -> dict[str, bool]:
-    """Run CLAIM on its own, committed as it ends: the tickets it did whole, each with whether it created it.
-
-    No transaction is needed around it: CLAIM does each ticket whole or writes nothing for it.
-    """
-    await connection.set_autocommit(True)
-    try:
-        done: dict[str, bool] = await run_steps_async(connection, claim_steps(snapshots, active, now, source))
-    finally:
-        await connection.set_autocommit(False)
-    return done
 
 
 async def ingest_async(

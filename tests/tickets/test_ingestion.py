@@ -161,22 +161,20 @@ def test_a_batch_waiting_on_a_concurrent_creation_of_its_ticket_keeps_both_snaps
 
 
 async def _alone_while_another_creates(database_url: str, active: ActiveConfig) -> tuple[IngestReport, bool]:
-    """Hold a new ticket uncommitted; send one newer snapshot of it on its own; then commit."""
-    from api.tickets import service
-
+    """Hold a new ticket uncommitted; send one newer snapshot of it to CLAIM on its own; then commit."""
     holder = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
-    waiter = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
+    waiter = await psycopg.AsyncConnection.connect(database.libpq_url(database_url), autocommit=True)
     try:
         first = snapshot("race", created_at=T0, updated_at=_at(1))
         await run_steps_async(holder, ingest_steps([first, snapshot("other", created_at=T0)], active, T0))
         second = snapshot("race", created_at=T0, updated_at=_at(2), status="in_progress")
-        alone = asyncio.create_task(service.claim_alone(waiter, [second], active, T0, None))
+        alone = asyncio.create_task(run_steps_async(waiter, claim_steps([second], active, T0, None)))
         await asyncio.sleep(0.5)
         waited = not alone.done()
         await holder.commit()
         report = claimed_report([second], await asyncio.wait_for(alone, timeout=10))
         assert report is not None
-        return report, waited and not waiter.autocommit
+        return report, waited
     finally:
         await holder.close()
         await waiter.close()
@@ -229,10 +227,10 @@ def test_a_batch_whose_last_write_fails_with_its_commit_leaves_nothing_of_itself
 def test_a_snapshot_alone_waits_for_a_concurrent_creation_and_moves_the_ticket_on(
     sessions: sessionmaker[Session], active: ActiveConfig, database_url: str
 ) -> None:
-    report, waited_and_restored = asyncio.run(_alone_while_another_creates(database_url, active))
+    report, waited = asyncio.run(_alone_while_another_creates(database_url, active))
 
     assert [r["outcome"] for r in report.results] == ["updated"]
-    assert waited_and_restored
+    assert waited
     with sessions() as session:
         ticket = session.get(Ticket, "race")
         assert ticket is not None
@@ -360,7 +358,7 @@ def test_a_batch_that_waited_for_another_works_from_what_that_one_committed(
     assert _state(sessions) == sequential
 
 
-def test_claim_alone_reports_only_a_batch_it_did_whole(active: ActiveConfig) -> None:
+def test_a_claim_on_its_own_reports_only_a_batch_it_did_whole(active: ActiveConfig) -> None:
     batch = [snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")]
     other = [snapshot("T-2", created_at=T0, updated_at=_at(5))]
 
