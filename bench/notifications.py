@@ -17,6 +17,7 @@ import psycopg
 import requests
 
 from api.kit import database
+from api.sla.replay import NOTIFY_EARLIEST
 from bench import harness
 from bench.workloads import Row, _load_open_tickets, _wait_leading
 
@@ -141,13 +142,14 @@ async def _listen(base: str, arrivals: list[tuple[int, float]], ready: threading
                 return
 
 
-def _stream_clients(bases: list[str], clients: int, arrivals: list[tuple[int, float]], done: threading.Event) -> None:
+def _stream_clients(
+    bases: list[str], ready: list[threading.Event], arrivals: list[tuple[int, float]], done: threading.Event
+) -> None:
     async def main() -> None:
         stop = asyncio.Event()
-        ready = [threading.Event() for _ in range(clients)]
         tasks = [
-            asyncio.create_task(_listen(bases[number % len(bases)], arrivals, ready[number], stop))
-            for number in range(clients)
+            asyncio.create_task(_listen(bases[number % len(bases)], arrivals, connected, stop))
+            for number, connected in enumerate(ready)
         ]
         while not done.is_set():
             await asyncio.sleep(0.2)
@@ -160,16 +162,25 @@ def _stream_clients(bases: list[str], clients: int, arrivals: list[tuple[int, fl
 
 
 def streams(clients: int, events: int, over_seconds: float) -> list[Row]:
-    """`clients` SSE clients on two API processes while `events` alerts fall due over `over_seconds`."""
+    """`clients` SSE clients on two API processes while `events` alerts fall due over `over_seconds`.
+
+    The alerts are loaded once every client is connected, due from 2 s later, and announced to the
+    evaluator as ingestion announces deadlines, so that a slow start cannot make clients miss events.
+    """
     url = harness.fresh_database("bench_streams")
-    now = datetime.now(UTC)
-    _load_open_tickets(url, events, events, now, due_from=10.0, spread=over_seconds)
     arrivals: list[tuple[int, float]] = []
     done = threading.Event()
+    ready = [threading.Event() for _ in range(clients)]
     with harness.api_process(url) as first, harness.api_process(url, SLA_EVALUATOR_ENABLED="false") as second:
         _wait_leading(first.base)
-        reader = threading.Thread(target=_stream_clients, args=([first.base, second.base], clients, arrivals, done))
+        reader = threading.Thread(target=_stream_clients, args=([first.base, second.base], ready, arrivals, done))
         reader.start()
+        for connected in ready:
+            if not connected.wait(timeout=60):
+                raise RuntimeError("a stream client could not connect")
+        _load_open_tickets(url, events, events, datetime.now(UTC), due_from=2.0, spread=over_seconds)
+        with psycopg.connect(database.libpq_url(url), autocommit=True) as connection:
+            connection.execute(f"WITH written AS (SELECT next_check_at FROM tickets) {NOTIFY_EARLIEST}")
         deadline = time.monotonic() + over_seconds + 60
         while len(arrivals) < clients * events and time.monotonic() < deadline:
             time.sleep(0.5)
