@@ -160,5 +160,6 @@ class ClaimQueue:
 
 def _fail(waiting: _Waiting, error: Exception) -> None:
     if not waiting.answer.done():
-        # An exception of its own for each request: one object raised in many tasks would gather their tracebacks.
+        # The pool's errors go to every request of a group, each as an instance of its own: one
+        # object raised in many tasks would gather all their tracebacks.
         waiting.answer.set_exception(type(error)(*error.args) if isinstance(error, PoolTimeout | PoolClosed) else error)

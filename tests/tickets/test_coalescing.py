@@ -3,8 +3,9 @@
 import asyncio
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,16 +57,28 @@ async def _until_a_statement_waits_for_a_lock(database_url: str) -> None:
     raise AssertionError("no statement came to wait for the lock")
 
 
-async def _queued_behind_a_lock(database_url: str, active: ActiveConfig) -> dict[str, list[str] | None]:
-    """Hold ticket "held" uncommitted; queue one snapshot of it, then more requests; release it."""
+@asynccontextmanager
+async def _queue_blocked_on_held(
+    database_url: str, active: ActiveConfig, lock_timeout_ms: int
+) -> AsyncIterator[tuple[psycopg.AsyncConnection[Any], ClaimQueue, "asyncio.Task[IngestReport | None]"]]:
+    """Ticket "held" created by an uncommitted transaction, and a queued snapshot of it waiting on its lock."""
     holder = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
-    queue = ClaimQueue(database_url, lock_timeout_ms=60_000)
+    queue = ClaimQueue(database_url, lock_timeout_ms=lock_timeout_ms)
     await queue.open()
     try:
         await run_steps_async(holder, ingest_steps([snapshot("held", created_at=T0, updated_at=_at(1))], active, T0))
         held = [snapshot("held", created_at=T0, updated_at=_at(2), status="in_progress")]
         first = asyncio.create_task(queue.claim(held, active, "tool"))
         await _until_a_statement_waits_for_a_lock(database_url)
+        yield holder, queue, first
+    finally:
+        await holder.close()
+        await queue.close()
+
+
+async def _queued_behind_a_lock(database_url: str, active: ActiveConfig) -> dict[str, list[str] | None]:
+    """Queue more requests behind the CLAIM waiting on "held"; then release it."""
+    async with _queue_blocked_on_held(database_url, active, lock_timeout_ms=60_000) as (holder, queue, first):
         requests = {f"new {n}": [snapshot(f"N-{n}", created_at=T0)] for n in range(5)}
         requests["older than stored"] = [snapshot("stored", created_at=T0, updated_at=_at(5))]
         requests["held, later"] = [snapshot("held", created_at=T0, updated_at=_at(3), status="pending")]
@@ -79,9 +92,6 @@ async def _queued_behind_a_lock(database_url: str, active: ActiveConfig) -> dict
         answers = {"held, first": await asyncio.wait_for(first, timeout=10)}
         answers |= {name: await asyncio.wait_for(task, timeout=10) for name, task in later.items()}
         return {name: _outcomes(report) for name, report in answers.items()}
-    finally:
-        await holder.close()
-        await queue.close()
 
 
 def test_requests_that_arrive_while_a_claim_runs_share_the_next_one(
@@ -124,22 +134,11 @@ def test_requests_that_arrive_while_a_claim_runs_share_the_next_one(
 
 
 async def _behind_a_lock_held_elsewhere(database_url: str, active: ActiveConfig) -> tuple[list[str] | None, ...]:
-    """Hold ticket "held" uncommitted; queue a snapshot of it, then one of a new ticket; both answered meanwhile."""
-    holder = await psycopg.AsyncConnection.connect(database.libpq_url(database_url))
-    queue = ClaimQueue(database_url, lock_timeout_ms=200)
-    await queue.open()
-    try:
-        await run_steps_async(holder, ingest_steps([snapshot("held", created_at=T0, updated_at=_at(1))], active, T0))
-        held = [snapshot("held", created_at=T0, updated_at=_at(2), status="in_progress")]
-        blocked = asyncio.create_task(queue.claim(held, active, "tool"))
-        await _until_a_statement_waits_for_a_lock(database_url)
+    """Queue a new ticket behind the CLAIM waiting on "held"; both answered while "held" stays locked."""
+    async with _queue_blocked_on_held(database_url, active, lock_timeout_ms=200) as (_, queue, blocked):
         behind = asyncio.create_task(queue.claim([snapshot("other", created_at=T0)], active, "tool"))
         answers = await asyncio.wait_for(asyncio.gather(blocked, behind), timeout=10)
         return tuple(_outcomes(report) for report in answers)
-    finally:
-        await holder.rollback()
-        await holder.close()
-        await queue.close()
 
 
 def test_a_lock_held_elsewhere_holds_up_the_queue_for_its_timeout_only(
@@ -196,10 +195,14 @@ def one_ticket_refused(sessions: sessionmaker[Session]) -> Iterator[None]:
 def test_a_shared_claim_that_fails_leaves_each_request_to_run_on_its_own(
     sessions: sessionmaker[Session], active: ActiveConfig, database_url: str
 ) -> None:
+    groups_before, requests_before = _groups()
+
     answers = asyncio.run(_claim_failing_for_one(database_url, active))
 
     # Queued in one turn of the loop, the three shared a CLAIM; it failed and wrote nothing, and each
     # request is told to run on its own.
+    groups_after, requests_after = _groups()
+    assert (groups_after - groups_before, requests_after - requests_before) == (1, 3)
     assert answers == {"fine": None, "refused": None, "also fine": None}
     with sessions() as session:
         assert session.execute(text("SELECT count(*) FROM tickets")).scalar() == 0
