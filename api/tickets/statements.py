@@ -103,19 +103,24 @@ CLAIM = f"""
 # would not): the stored row of each ticket of the batch this transaction did not write (CLAIM only
 # locked it), and the whole history of those that get a snapshot older than the newest they stored
 # (`since`: each ticket's oldest instant in the batch), with whether it was read.
+# Each lookup is a lateral subquery kept apart (OFFSET 0), so that it is one index probe per ticket
+# whatever the tables' statistics say: planned as a join, a batch's thousand tickets against a table
+# that grew since its plan was cached became a hash join over the whole table.
 READ_LOCKED = f"""
     WITH kept AS (
         SELECT t.*, t.updated_at > s.since AS history_read
         FROM json_to_recordset(CAST(%(since)s AS json)) AS s(id text, since timestamptz)
-        JOIN tickets AS t ON t.id = s.id
-        WHERE t.xmin <> pg_current_xact_id()::xid
+        CROSS JOIN LATERAL (
+            SELECT * FROM tickets WHERE tickets.id = s.id AND tickets.xmin <> pg_current_xact_id()::xid OFFSET 0
+        ) AS t
     )
     SELECT 'stored', k.history_read, {", ".join(f"k.{column}" for column in (*_STORED, *CLOCK_COLUMNS))}
     FROM kept AS k
     UNION ALL
     SELECT 'history', NULL, h.ticket_id, h.updated_at, h.created_at, h.priority, h.customer_tier, h.status,
            h.first_response_at, NULL, {", ".join(["NULL"] * len(CLOCK_COLUMNS))}
-    FROM kept AS k JOIN ticket_snapshots AS h ON h.ticket_id = k.id
+    FROM kept AS k
+    CROSS JOIN LATERAL (SELECT * FROM ticket_snapshots WHERE ticket_snapshots.ticket_id = k.id OFFSET 0) AS h
     WHERE k.history_read
 """
 
