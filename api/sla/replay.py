@@ -34,6 +34,7 @@ NOTIFY_EARLIEST = f"""
     HAVING min(next_check_at) IS NOT NULL
 """
 
+# `ids` names the rows again as an array: whatever join the planner picks, it reads only those tickets.
 WRITE_CLOCKS = f"""
     WITH written AS (
         UPDATE tickets AS t SET
@@ -41,7 +42,7 @@ WRITE_CLOCKS = f"""
             {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)},
             {checks.derived_assignments(checks.prefixed("r"), "t.events_recorded", "%(now)s")}
         FROM json_to_recordset(CAST(%(rows)s AS json)) AS r(id text, {CLOCK_RECORD})
-        WHERE t.id = r.id
+        WHERE t.id = r.id AND t.id = ANY(%(ids)s)
         RETURNING t.next_check_at
     )
     {NOTIFY_EARLIEST}
@@ -70,7 +71,8 @@ def replay_steps(ticket_ids: Sequence[str], active: ActiveConfig, now: datetime)
     for ticket_id, snapshots in histories_of(history_rows).items():
         current = snapshots[max(snapshots)]
         rows.append({"id": ticket_id, **planning.plan_clocks(current, snapshots.values(), active.config)})
-    yield [(WRITE_CLOCKS, {"version": active.version, "rows": as_json(rows), "now": now})]
+    ids = [row["id"] for row in rows]
+    yield [(WRITE_CLOCKS, {"version": active.version, "rows": as_json(rows), "ids": ids, "now": now})]
     return len(rows)
 
 

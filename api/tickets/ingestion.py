@@ -373,6 +373,7 @@ def ingest_steps(
             if history.changed
         ]
         history = as_json([_snapshot_row(s) for s in left.values()])
-        write = (WRITE_BATCH, {**params, "history": history, "rows": as_json(rewritten)})
+        ids = [row["id"] for row in rewritten]
+        write = (WRITE_BATCH, {**params, "history": history, "rows": as_json(rewritten), "ids": ids})
         yield [write, *([COMMIT] if commit else [])]
     return report

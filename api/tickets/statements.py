@@ -136,6 +136,7 @@ WRITE_HISTORY = f"""
         source = excluded.source
 """
 
+# `ids` names the rows again as an array: whatever join the planner picks, it reads only those tickets.
 WRITE_CURRENT = f"""
     UPDATE tickets AS t SET
         priority = r.priority, customer_tier = r.customer_tier, status = r.status, created_at = r.created_at,
@@ -144,7 +145,7 @@ WRITE_CURRENT = f"""
         {", ".join(f"{column} = r.{column}" for column in CLOCK_COLUMNS)},
         {checks.derived_assignments(_RECORD, "t.events_recorded", "%(now)s")}
     FROM json_to_recordset(CAST(%(rows)s AS json)) AS r({SNAPSHOT_RECORD}, {CLOCK_RECORD})
-    WHERE t.id = r.id
+    WHERE t.id = r.id AND t.id = ANY(%(ids)s)
     RETURNING t.next_check_at
 """
 

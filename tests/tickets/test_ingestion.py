@@ -1,7 +1,6 @@
 """Any order of delivery, with duplicates and any batching, converges to the same state."""
 
 import asyncio
-import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -412,34 +411,3 @@ def test_a_repeat_of_the_newest_snapshot_is_known_unchanged_without_reading_the_
         assert ticket is not None
         # Paused (pending) from minute 9 until resolved: nine minutes counted.
         assert (ticket.status, ticket.resolution_phase, ticket.resolution_elapsed_us) == ("resolved", "stopped", 540e6)
-
-
-def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every node of an EXPLAIN (FORMAT JSON) plan that reads a table."""
-    nodes = [plan] if "Relation Name" in plan else []
-    for child in plan.get("Plans", []):
-        nodes += _scans(child)
-    return nodes
-
-
-def test_read_locked_probes_each_ticket_by_index_even_when_the_planner_would_rather_scan(
-    sessions: sessionmaker[Session], active: ActiveConfig
-) -> None:
-    first = snapshot("T-1", created_at=T0, updated_at=_at(5), status="in_progress")
-    apply_batch(sessions, active, [first, snapshot("T-1", created_at=T0, updated_at=_at(9))], now=T0)
-    with sessions() as session:
-        connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-        claim, (read_locked, params) = next(ingest_steps([first], active, T0))
-        connection.execute(*claim)
-        # A planner that believes whole-table reads are cheaper, as one does on statistics taken while
-        # the tables were small (or cached in a generic plan then): READ_LOCKED must still read by key.
-        connection.execute("SET LOCAL enable_nestloop = off")
-        connection.execute("SET LOCAL enable_seqscan = off")
-        ((plan,),) = connection.execute(f"EXPLAIN (FORMAT JSON) {read_locked}", params).fetchall()
-        session.rollback()
-    scans = _scans(plan[0]["Plan"])
-    assert {node["Relation Name"] for node in scans} == {"tickets", "ticket_snapshots"}
-    for node in scans:
-        # Keyed by the batch's ticket (`s.id`, or `k.id` of the kept rows): one probe per ticket.
-        condition = node.get("Index Cond") or node.get("Recheck Cond") or ""
-        assert re.search(r"= [sk](_\d+)?\.id\)", condition), (node["Node Type"], node["Relation Name"], condition)
