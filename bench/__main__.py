@@ -26,6 +26,7 @@ class Size:
     """How much work each workload does in one mode."""
 
     batch_snapshots: int
+    batch_repeats: int
     naive: int
     single: int
     open: int
@@ -42,6 +43,7 @@ class Size:
 SIZES = {
     "tiny": Size(
         batch_snapshots=2_000,
+        batch_repeats=1,
         naive=100,
         single=100,
         open=2_000,
@@ -56,6 +58,7 @@ SIZES = {
     ),
     "quick": Size(
         batch_snapshots=10_000,
+        batch_repeats=2,
         naive=1_000,
         single=1_000,
         open=20_000,
@@ -70,6 +73,7 @@ SIZES = {
     ),
     "full": Size(
         batch_snapshots=100_000,
+        batch_repeats=3,
         naive=5_000,
         single=10_000,
         open=1_000_000,
@@ -139,7 +143,7 @@ def main() -> None:
         return
     seconds = {"tiny": 2, "quick": 5, "full": 15}[mode]
     runs: dict[str, Callable[[], list[workloads.Row]]] = {
-        "ingest_batches": lambda: workloads.ingest_batches(size.batch_snapshots, size.naive),
+        "ingest_batches": lambda: workloads.ingest_batches(size.batch_snapshots, size.naive, size.batch_repeats),
         "ingest_single": lambda: workloads.ingest_single(size.single, seconds=seconds),
         "access_cost": lambda: workloads.access_cost(size.batch_snapshots, seconds=seconds),
         "evaluator_pass": lambda: workloads.evaluator_pass(size.open, size.due),
