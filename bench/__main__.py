@@ -73,7 +73,7 @@ SIZES = {
     ),
     "full": Size(
         batch_snapshots=100_000,
-        batch_repeats=3,
+        batch_repeats=4,
         naive=5_000,
         single=10_000,
         open=1_000_000,

@@ -96,6 +96,7 @@ def ingest_batches(snapshot_count: int, naive_count: int, repeats: int) -> list[
     same history and ticket rows set-based without computing a clock. The two take turns round by
     round, `repeats` times on fresh tickets, the one that goes first alternating, so that both see
     the machine alike (its speed moves by a quarter within minutes); each rate is over all its rounds.
+    With `--profile`, the service's first repeat runs under the profiler: read rates from a run without.
     """
     warm_up = _round_bodies(4 * BATCH_SIZE, "WU")[:1]
     url = harness.fresh_database("bench_ingest_http")
@@ -114,8 +115,11 @@ def ingest_batches(snapshot_count: int, naive_count: int, repeats: int) -> list[
             for index, (bodies, kind) in enumerate(zip(rounds, ("new", "changes"), strict=True)):
                 for name in order:
                     # The service's first repeat is profiled (when profiling is on), each round apart.
-                    profile = profiling.profiled(api.pid, f"ingest-batches-{kind}", database.libpq_url(url))
-                    with profile if name == "service" and repeat == 0 else contextlib.nullcontext():
+                    with (
+                        profiling.profiled(api.pid, f"ingest-batches-{kind}", database.libpq_url(url))
+                        if name == "service" and repeat == 0
+                        else contextlib.nullcontext()
+                    ):
                         seconds[name][index] += _round_seconds(targets[name], bodies)
     total = snapshot_count * repeats
     new_rate, update_rate = (total / spent for spent in seconds["service"])

@@ -153,7 +153,8 @@ def ingest_counting_round_trips(
             statements = next(steps)
             while True:
                 count += 1
-                statements = steps.send([connection.execute(sql, params).fetchall() for sql, params in statements])
+                cursors = [connection.execute(sql, params) for sql, params in statements]
+                statements = steps.send([cursor.fetchall() if cursor.description else [] for cursor in cursors])
         except StopIteration as done:
             session.commit()
             return done.value, count

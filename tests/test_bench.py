@@ -52,7 +52,7 @@ def test_every_workload_runs_and_reports_a_row(server_url: str, tmp_path: Path) 
     ):
         assert figure in table, figure
     assert "| figure | value | unit | baseline (same run) | ratio | goal | met |" in table
-    for name in ("ingest-batches", "ingest-single", "config-change", "api-during-pass"):
+    for name in ("ingest-batches-new", "ingest-batches-changes", "ingest-single", "config-change", "api-during-pass"):
         profile = (tmp_path / "profiles" / f"{name}.md").read_text()
         assert "CPU used meanwhile: API process" in profile, name
 

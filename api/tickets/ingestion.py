@@ -1,6 +1,7 @@
 """Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
 
-The common case is one round trip whatever the batch's size. Its first statement (CLAIM) takes
+The common case is one round trip whatever the batch's size. Its main statement (CLAIM, behind a
+setting that keeps every plan to reads by key) takes
 every lock the batch needs, inserts new tickets, moves on in place every stored ticket that gets
 one snapshot newer than all it stored, and writes their history; on an always-open calendar it
 plans those clocks itself. The second (READ_LOCKED) reads the stored rows of the tickets CLAIM only
@@ -34,7 +35,7 @@ from api.sla.walk import targets_document
 from api.sla_config.schema import SlaConfig
 from api.sla_config.store import ActiveConfig
 from api.tickets.schemas import Outcome, SnapshotIn
-from api.tickets.statements import CLAIM, READ_LOCKED, WRITE_BATCH
+from api.tickets.statements import BY_KEY_ONLY, CLAIM, READ_LOCKED, WRITE_BATCH
 
 
 class SnapshotResult(TypedDict):
@@ -354,7 +355,7 @@ def ingest_steps(
     within = _within_batch(snapshots)
     claim = _claim(within, active, params)
     since = as_json([{"id": ticket_id, "since": min(history)} for ticket_id, history in within.items()])
-    claim_rows, locked_rows = yield [claim, (READ_LOCKED, {"since": since})]
+    _, claim_rows, locked_rows = yield [(BY_KEY_ONLY, {}), claim, (READ_LOCKED, {"since": since})]
     locked = _Locked.from_rows(locked_rows)
     # Tickets CLAIM created or moved on are written whole, history included.
     done: dict[str, bool] = {row[0]: row[1] for row in claim_rows}

@@ -16,6 +16,12 @@ _MOVED = clock_sql.moved_on_columns("t", "excluded", "s", _THRESHOLD)
 _MOVED_SOURCE = checks.prefixed("m")
 _MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "config_version", *CLOCK_COLUMNS)
 
+# Sent first in a batch's transaction. Every statement of ingestion reaches its rows by key, so a
+# sequential scan is never the right plan for it; without this, a plan made while a table was tiny
+# (psycopg prepares a statement on its fifth run, and PostgreSQL may keep a generic plan) would go
+# on scanning it, once per ticket of every batch, as the table grows.
+BY_KEY_ONLY = "SET LOCAL enable_seqscan = off"
+
 # What a ticket CLAIM only locked stored, in the order `_Stored.from_row` reads it.
 _STORED = (
     "id",
@@ -103,9 +109,10 @@ CLAIM = f"""
 # would not): the stored row of each ticket of the batch this transaction did not write (CLAIM only
 # locked it), and the whole history of those that get a snapshot older than the newest they stored
 # (`since`: each ticket's oldest instant in the batch), with whether it was read.
-# Each lookup is a lateral subquery kept apart (OFFSET 0), so that it is one index probe per ticket
-# whatever the tables' statistics say: planned as a join, a batch's thousand tickets against a table
-# that grew since its plan was cached became a hash join over the whole table.
+# Each lookup is a lateral subquery kept apart (OFFSET 0), so that it is a lookup per ticket (an index
+# probe, with BY_KEY_ONLY) whatever the tables' statistics say: planned as a join, a batch's thousand
+# tickets against a table that grew since its statistics were taken became a hash join over the whole
+# table.
 READ_LOCKED = f"""
     WITH kept AS (
         SELECT t.*, t.updated_at > s.since AS history_read

@@ -379,7 +379,8 @@ def _read_locked_kinds(sessions: sessionmaker[Session], active: ActiveConfig, ba
     """What READ_LOCKED answers for a batch, row by row: a stored row, or one snapshot of a history."""
     with sessions() as session:
         connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-        claim, read_locked = next(ingest_steps(batch, active, T0))
+        by_key_only, claim, read_locked = next(ingest_steps(batch, active, T0))
+        connection.execute(*by_key_only)
         connection.execute(*claim)
         kinds = [row[0] for row in connection.execute(*read_locked).fetchall()]
         session.rollback()
