@@ -57,11 +57,11 @@ def _unbounded_reads(steps: Steps, connection: psycopg.Connection[Any]) -> tuple
         return seen, unbounded
 
 
-def _preferring_whole_reads(connection: psycopg.Connection[Any], *, sequential: bool) -> None:
+def _preferring_whole_reads(connection: psycopg.Connection[Any], *, sequential_scans: bool) -> None:
     """Plan as a planner would that believes reading a whole table is cheaper than a probe per row."""
     connection.execute("SET LOCAL enable_nestloop = off")
     connection.execute("SET LOCAL random_page_cost = 1000")
-    if sequential:
+    if not sequential_scans:
         connection.execute("SET LOCAL enable_seqscan = off")
 
 
@@ -80,7 +80,7 @@ def test_ingestion_reads_and_writes_only_the_tickets_of_its_batch(
     with sessions() as session:
         connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
         # Sequential scans stay allowed: ingestion turns them off itself, for its own transaction.
-        _preferring_whole_reads(connection, sequential=False)
+        _preferring_whole_reads(connection, sequential_scans=True)
         seen, unbounded = _unbounded_reads(ingest_steps(batch, active, T0 + 20 * minute), connection)
         session.rollback()
     # That setting, CLAIM and READ_LOCKED, then the write of the tickets CLAIM only locked.
@@ -99,7 +99,7 @@ def test_a_replay_reads_and_writes_only_the_tickets_it_replays(
     apply_batch(sessions, active, [snapshot(f"T-{n}", created_at=T0, updated_at=T0) for n in range(3)], now=T0)
     with sessions() as session:
         connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-        _preferring_whole_reads(connection, sequential=True)
+        _preferring_whole_reads(connection, sequential_scans=False)
         seen, unbounded = _unbounded_reads(replay_steps(["T-0", "T-2"], active, T0), connection)
         session.rollback()
     # The histories, then the clocks planned from them.
