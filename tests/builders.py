@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.kit.steps import rows_of
 from api.kit.timestamps import rfc3339
 from api.models import SlaEvent
 from api.sla import passes
@@ -153,8 +154,7 @@ def ingest_counting_round_trips(
             statements = next(steps)
             while True:
                 count += 1
-                cursors = [connection.execute(sql, params) for sql, params in statements]
-                statements = steps.send([cursor.fetchall() if cursor.description else [] for cursor in cursors])
+                statements = steps.send([rows_of(connection.execute(sql, params)) for sql, params in statements])
         except StopIteration as done:
             session.commit()
             return done.value, count

@@ -14,7 +14,7 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.kit.steps import Statement, Steps
+from api.kit.steps import Statement, Steps, rows_of
 from api.sla.replay import replay_steps
 from api.sla_config.store import ActiveConfig
 from api.tickets.ingestion import ingest_steps
@@ -46,8 +46,7 @@ def _unbounded_reads(steps: Steps, connection: psycopg.Connection[Any]) -> tuple
                 condition = node.get("Index Cond") or node.get("Recheck Cond") or ""
                 if not re.search(r"\((ticket_)?id = ", condition):
                     unbounded.append(f"{node['Node Type']} on {node['Relation Name']} ({condition}) in {seen[-1]}")
-        cursor = connection.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
+        return rows_of(connection.execute(sql, params))
 
     try:
         statements = next(steps)

@@ -35,12 +35,12 @@ def run_steps(connection: psycopg.Connection[Any], steps: Steps) -> Any:
     try:
         statements = next(steps)
         while True:
-            statements = steps.send([_rows(connection.execute(sql, params)) for sql, params in statements])
+            statements = steps.send([rows_of(connection.execute(sql, params)) for sql, params in statements])
     except StopIteration as done:
         return done.value
 
 
-def _rows(cursor: psycopg.Cursor[Any]) -> Rows:
+def rows_of(cursor: psycopg.Cursor[Any]) -> Rows:
     """The rows of a statement; none for one without rows, such as a COMMIT."""
     return cursor.fetchall() if cursor.description is not None else []
 

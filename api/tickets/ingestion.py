@@ -1,19 +1,19 @@
 """Ingestion of a snapshot batch: set-based, idempotent and independent of delivery order, free of I/O.
 
 The common case is one round trip whatever the batch's size. Its main statement (CLAIM, behind a
-setting that keeps every plan to reads by key) takes
-every lock the batch needs, inserts new tickets, moves on in place every stored ticket that gets
-one snapshot newer than all it stored, and writes their history; on an always-open calendar it
-plans those clocks itself. The second (READ_LOCKED) reads the stored rows of the tickets CLAIM only
-locked, and the histories of those that get an older snapshot; it probes every ticket of the
-batch, since which ones CLAIM only locked is known only once it ran. The rest, with each
-snapshot's outcome decided in memory as if the snapshots had been sent one by one, takes one round
-trip more, which also carries the COMMIT: write their new history rows, current state and clock
-summary. A repeat of the newest stored snapshot is set aside; a ticket whose other new snapshots
-are all newer than what it stored moves its clocks on from the stored summary, so its cost does not
-grow with its history; a ticket that gets an older snapshot is replayed from its history; only one
-that gets another version of its newest instant, a new creation instant, priority or tier, or that
-counted under other targets, has its history read by a statement of its own.
+setting that keeps every plan to reads by key) takes every lock the batch needs, inserts new
+tickets, moves on in place every stored ticket that gets one snapshot newer than all it stored, and
+writes their history; on an always-open calendar it plans those clocks itself. The second
+(READ_LOCKED) reads the stored rows of the tickets CLAIM only locked, and the histories of those
+that get an older snapshot; it probes every ticket of the batch, since which ones CLAIM only locked
+is known only once it ran. The rest, with each snapshot's outcome decided in memory as if the
+snapshots had been sent one by one, takes one round trip more, which also carries the COMMIT: write
+their new history rows, current state and clock summary. A repeat of the newest stored snapshot is
+set aside; a ticket whose other new snapshots are all newer than what it stored moves its clocks on
+from the stored summary, so its cost does not grow with its history; a ticket that gets an older
+snapshot is replayed from its history; only one that gets another version of its newest instant, a
+new creation instant, priority or tier, or that counted under other targets, has its history read
+by a statement of its own.
 
 Every round trip while the batch holds its row locks counts twice: concurrent batches naming the
 same tickets wait for it, and the event loop may be running other requests' Python when its answer

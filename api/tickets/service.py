@@ -21,7 +21,10 @@ def ingest(
     now: datetime,
     source: str | None = None,
 ) -> IngestReport:
-    """Apply a batch in the session's transaction; a lost race with another writer is run again."""
+    """Apply a batch in the session's transaction; a lost race with another writer is run again.
+
+    The transaction plans without sequential scans from then on (`statements.BY_KEY_ONLY`): commit it.
+    """
     for attempt in attempts():
         with attempt:
             connection = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)

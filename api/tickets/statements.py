@@ -18,8 +18,8 @@ _MOVED_TARGETS = ("status", "updated_at", "first_response_at", "received_at", "c
 
 # Sent first in a batch's transaction. Every statement of ingestion reaches its rows by key, so a
 # sequential scan is never the right plan for it; without this, a plan made while a table was tiny
-# (psycopg prepares a statement on its fifth run, and PostgreSQL may keep a generic plan) would go
-# on scanning it, once per ticket of every batch, as the table grows.
+# (psycopg prepares a statement once it ran five times, and PostgreSQL may keep a generic plan)
+# would go on scanning it, once per ticket of every batch, as the table grows.
 BY_KEY_ONLY = "SET LOCAL enable_seqscan = off"
 
 # What a ticket CLAIM only locked stored, in the order `_Stored.from_row` reads it.
